@@ -1,0 +1,169 @@
+"""KPIs of one run: pure functions over the finished order table and the stages' logs.
+
+Only orders placed after the warm-up count. A promise is judged when its deadline falls
+inside `horizon_days` (a choice by creation time and tier, not by outcome, so rates are not
+biased by censoring, and the lighter load of the drain never flatters them). Utilisation and
+cost cover the measured days [warm-up, horizon).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .clock import MIN_PER_DAY, parse_time_min
+from .config import SimConfig
+from .demand import TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
+from .model import ModelOutput
+
+STAGES = ("pick", "sort", "linehaul", "lastmile")
+
+
+def hit_flags(promised_by: np.ndarray, delivered: np.ndarray, end_min: float) -> np.ndarray:
+    """1 = delivered by the deadline, 0 = missed, -1 = not known when the clock stopped."""
+    hit = np.where(delivered <= promised_by, 1, 0).astype(np.int8)
+    unknown = np.isnan(delivered) & (promised_by > end_min)
+    hit[unknown] = -1
+    return hit
+
+
+def _rate(mask: np.ndarray, hit: np.ndarray) -> float:
+    n = int(np.count_nonzero(mask))
+    return float(np.count_nonzero(hit[mask] == 1)) / n if n else float("nan")
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def stage_intervals(out: ModelOutput) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(entry, service start, exit) per stage, in minutes (NaN where not reached).
+
+    The last mile's service starts with the tour that delivers (earlier failed attempts and
+    the wait to retry count as waiting).
+    """
+    o = out.orders
+    return {
+        "pick": (o.created, o.pick_start, o.picked),
+        "sort": (o.arrived_sort, o.sort_start, o.sorted),
+        "linehaul": (o.sorted, o.departed, o.arrived_station),
+        "lastmile": (o.arrived_station, o.last_out, o.delivered),
+    }
+
+
+def _waits_until(entry: np.ndarray, start: np.ndarray, horizon: float) -> np.ndarray:
+    """Queueing time in a stage; an order still queueing when the clock stops counts until then."""
+    end = np.where(np.isnan(start), horizon, start)
+    return np.where(np.isnan(entry), 0.0, end - entry)
+
+
+def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
+    o, horizon = out.orders, out.horizon_min
+    t0 = cfg.warmup_days * MIN_PER_DAY
+    measured = o.created >= t0
+    n = int(np.count_nonzero(measured))
+    hit = hit_flags(o.promised_by, o.delivered, out.end_min)
+    judged = measured & (o.promised_by <= horizon)
+    home = o.region == 0
+    delivered = measured & ~np.isnan(o.delivered)
+    lead = (o.delivered - o.created)[delivered]
+    missed = judged & (hit == 0)
+    lateness = np.where(np.isnan(o.delivered), out.end_min, o.delivered)[missed] - o.promised_by[missed]
+    k = {
+        "orders": n,
+        "orders_total": len(o),
+        "same_day_coverage": float(np.mean(o.tier[measured & home] == TIER_SAME_DAY)) if (measured & home).any() else float("nan"),
+        "same_day_hit_rate": _rate(judged & (o.tier == TIER_SAME_DAY), hit),
+        "next_day_hit_rate": _rate(judged & (o.tier == TIER_NEXT_DAY), hit),
+        "second_day_hit_rate": _rate(judged & (o.tier == TIER_SECOND_DAY), hit),
+        "promise_kept_rate": _rate(judged, hit),
+        "judged_orders": int(np.count_nonzero(judged)),
+        "missed_orders": int(np.count_nonzero(missed)),
+        "lead_time_p50_min": _pct(lead, 50),
+        "lead_time_p90_min": _pct(lead, 90),
+        "lead_time_p99_min": _pct(lead, 99),
+        "lateness_p90_min": _pct(lateness, 90),
+        "delivered_share": float(np.mean(~np.isnan(o.delivered[measured]))) if n else float("nan"),
+        "in_flight_at_end": int(np.count_nonzero(np.isnan(o.delivered))),
+    }
+    k.update(utilizations(cfg, out, t0))
+    k.update(costs(cfg, out, t0, n))
+    k.update(stage_stats(out, measured))
+    k["bottleneck"] = bottleneck(out, missed)
+    return k
+
+
+def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float]:
+    """Busy time / available time over the measured days, per resource."""
+    o, horizon = out.orders, out.horizon_min
+    in_win = (o.pick_start >= t0) & (o.pick_start < horizon) & (o.warehouse >= 0)
+    picker_busy = float(np.sum(o.pick_service_min[in_win]))
+    picker_avail = sum(p.on_duty_minutes(t0, horizon) for p in out.picker_pools)
+    sort_in = (o.sort_start >= t0) & (o.sort_start < horizon)
+    sort_busy = float(np.sum((o.sorted - o.sort_start)[sort_in]))
+    waves = [parse_time_min(w) for w in cfg.sorting.waves]
+    open_min_per_day = (max(waves) + 60.0 - min(waves)) if waves else MIN_PER_DAY
+    sort_avail = out.sorter_pool.servers * min(open_min_per_day, MIN_PER_DAY) * (horizon - t0) / MIN_PER_DAY
+    deps = [d for d in out.departures if t0 <= d.time < horizon]
+    truck_cap = sum(d.capacity for d in deps)
+    courier_busy = sum(min(dur, horizon - s) for st in out.stations for s, dur, _ in st.tours if t0 <= s < horizon)
+    courier_avail = sum(w.on_duty_minutes(t0, horizon) for st in out.stations for w in st.windows)
+    return {
+        "picker_utilization": picker_busy / picker_avail if picker_avail else float("nan"),
+        "sorter_utilization": sort_busy / sort_avail if sort_avail else float("nan"),
+        "truck_utilization": sum(d.load for d in deps) / truck_cap if truck_cap else float("nan"),
+        "courier_utilization": courier_busy / courier_avail if courier_avail else float("nan"),
+    }
+
+
+def costs(cfg: SimConfig, out: ModelOutput, t0: float, n_orders: int) -> dict[str, float]:
+    """Cost of the measured days from unit costs, in total and per order."""
+    c, horizon = cfg.costs, out.horizon_min
+    days = (horizon - t0) / MIN_PER_DAY
+    courier_h = sum(w.on_duty_minutes(t0, horizon) for st in out.stations for w in st.windows) / 60.0
+    picker_h = sum(p.on_duty_minutes(t0, horizon) for p in out.picker_pools) / 60.0
+    n_st = out.city.n_stations
+    deps = [d for d in out.departures if t0 <= d.time < horizon]
+    truck = sum(c.truck_per_departure if d.dest < n_st else c.nearby_truck_per_departure for d in deps)
+    parts = {
+        "courier": courier_h * c.courier_per_hour,
+        "picker": picker_h * c.picker_per_hour,
+        "pickup": cfg.capacity.pickup_couriers * c.pickup_shift_h * days * c.pickup_courier_per_hour,
+        "truck": truck,
+    }
+    total = sum(parts.values())
+    per = (lambda x: x / n_orders) if n_orders else (lambda x: float("nan"))
+    k = {"cost_total": total, "cost_per_order": per(total)}
+    k.update({f"cost_{name}_per_order": per(v) for name, v in parts.items()})
+    k["courier_hours"] = courier_h
+    return k
+
+
+def stage_stats(out: ModelOutput, measured: np.ndarray) -> dict[str, float]:
+    """Per stage: mean wait in queue, share that waited, mean time in stage; and the whole chain."""
+    k: dict[str, float] = {}
+    for stage, (entry, start, exit_) in stage_intervals(out).items():
+        m = measured & ~np.isnan(start) & ~np.isnan(entry)
+        wait = (start - entry)[m]
+        done = measured & ~np.isnan(exit_) & ~np.isnan(entry)
+        k[f"{stage}_wait_mean_min"] = float(wait.mean()) if wait.size else float("nan")
+        k[f"{stage}_wait_prob"] = float(np.mean(wait > 1e-9)) if wait.size else float("nan")
+        k[f"{stage}_sojourn_mean_min"] = float((exit_ - entry)[done].mean()) if done.any() else float("nan")
+    o = out.orders
+    done = measured & ~np.isnan(o.delivered)
+    k["system_sojourn_mean_min"] = float((o.delivered - o.created)[done].mean()) if done.any() else float("nan")
+    return k
+
+
+def bottleneck(out: ModelOutput, missed: np.ndarray) -> str:
+    """The stage in which missed orders waited longest in total ('none' when nothing was missed)."""
+    if not missed.any():
+        return "none"
+    lost = missed_time_by_stage(out, missed)
+    return max(lost, key=lost.get)
+
+
+def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, float]:
+    """Total queueing minutes of missed orders per stage (what `bottleneck` ranks)."""
+    return {stage: float(np.sum(_waits_until(entry, start, out.end_min)[missed]))
+            for stage, (entry, start, _) in stage_intervals(out).items()}
+

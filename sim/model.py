@@ -1,0 +1,179 @@
+"""The model: wires the chain checkout -> first mile -> sorting -> line-haul -> last mile on one SimPy clock.
+
+Processes are checkout reviews, pickup rounds, sort waves, truck departures and couriers;
+orders are index batches into one `OrderTable` that every stage fills in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .city import City
+from .clock import MIN_PER_DAY, duty_windows
+from .config import SimConfig
+from .demand import SOURCE_MERCHANT, OrderTable, expected_orders, generate_orders
+from .lastmile import NearbyDelivery, Station, tour_minutes
+from .linehaul import Departure, Linehaul
+from .policies import make_policy
+from .promise import Checkout
+from .sorting import SortingCentre
+from .warehouse import MerchantPickup, Warehouses
+
+log = logging.getLogger(__name__)
+
+# Independent random streams, spawned from one SeedSequence in this order. Append new names
+# at the end: existing streams then keep their numbers across versions.
+STREAMS = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "sort_service", "nearby_delivery")
+
+
+def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.Generator(np.random.PCG64(ss)) for name, ss in zip(STREAMS, children)}
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes."""
+
+    def __init__(self, initial_time: float = 0):
+        super().__init__(initial_time)
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
+@dataclass
+class ModelOutput:
+    """Everything a run produced, before KPIs."""
+
+    orders: OrderTable
+    city: City
+    departures: list[Departure]
+    stations: list[Station]
+    picker_pools: list
+    sorter_pool: object
+    sort_waves: list[tuple[float, int]]
+    pickup_rounds: list[tuple[float, int]]
+    cutoff_log: list[tuple[float, str, float]]
+    events: int
+    horizon_min: float  # end of the last day of orders
+    end_min: float      # end of the clock (horizon + drain)
+
+
+class LiveState:
+    """What cutoff policies may read of the running model (see `policies.base.PromiseState`)."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.window_end_min = model.checkout.window_end_min
+        self.review_interval_min = model.cfg.promise.review_interval_min
+        cfg = model.cfg.lastmile
+        full_tour, _, _ = tour_minutes(cfg.tour_capacity, float(np.mean(model.city.station_approach_km)),
+                                       float(np.mean(model.city.station_area_km2)), cfg)
+        self._parcels_per_courier_min = cfg.tour_capacity / full_tour
+        self._sort_per_min = model.cfg.capacity.sorter_per_hour / 60.0
+
+    @property
+    def now_min(self) -> float:
+        return self.model.env.now
+
+    def backlog(self, region: str, stage: str = "delivered") -> int:
+        o, now = self.model.orders, self.now_min
+        r = self.model.city.regions.index(region)
+        day = int(now // MIN_PER_DAY)
+        due = day * MIN_PER_DAY + self.window_end_min
+        lo = np.searchsorted(o.created, (day - 2) * MIN_PER_DAY)
+        hi = np.searchsorted(o.created, now)
+        sl = slice(lo, hi)
+        passed = getattr(o, stage)[sl] <= now
+        return int(np.count_nonzero((o.promised_by[sl] == due) & (o.region[sl] == r) & ~passed))
+
+    def clearing_capacity(self, stage: str, until_min: float) -> float:
+        now = self.now_min
+        if stage == "sorted":
+            return max(0.0, until_min - now) * self._sort_per_min
+        if stage == "delivered":
+            courier_min = sum(w.on_duty_minutes(now, until_min) for st in self.model.stations for w in st.windows)
+            return courier_min * self._parcels_per_courier_min
+        raise ValueError(f"no capacity estimate for stage {stage!r}; use 'sorted' or 'delivered'")
+
+    def expected_orders(self, region: str, a_min: float, b_min: float) -> float:
+        cfg = self.model.cfg
+        r = self.model.city.regions.index(region)
+        nearby = [c.share for c in cfg.city.nearby]
+        share = (1.0 - sum(nearby)) if r == 0 else nearby[r - 1]
+        return share * expected_orders(cfg.demand, a_min, b_min)
+
+
+class Model:
+    """One run of the chain for a validated config."""
+
+    def __init__(self, cfg: SimConfig):
+        self.cfg = cfg
+        self.streams = spawn_streams(cfg.seed)
+        self.city = City(cfg.city)
+        self.horizon_min = cfg.horizon_days * MIN_PER_DAY
+        self.end_min = self.horizon_min + cfg.drain_hours * 60.0
+        days = int(np.ceil(self.end_min / MIN_PER_DAY))  # timetables run through the drain
+        self.orders = generate_orders(cfg.demand, self.city, cfg.horizon_days, cfg.warehouse.pick_mean_min, cfg.warehouse.pick_cv,
+                                      cfg.lastmile.failed_attempt_prob, self.streams)
+        self.env = CountingEnvironment()
+        env, o, cap = self.env, self.orders, cfg.capacity
+        courier_windows = duty_windows(cfg.lastmile.shifts, cap.couriers_per_station, "lastmile.shifts")
+        self.stations = [Station(env, s, cfg.lastmile, courier_windows, self.city, o)
+                         for s in range(self.city.n_stations)]
+        u_nearby = self.streams["nearby_delivery"].random(len(o))
+        from .schema import parse_time_min
+        self.nearby = [NearbyDelivery(env, parse_time_min(c.delivery_start), c.local_delivery_h, u_nearby, o)
+                       for c in cfg.city.nearby]
+        self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self._truck_arrives)
+        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, self.streams["sort_service"],
+                                     self.linehaul.add)
+        self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.sorting.arrive)
+        self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.sorting.arrive)
+        self.policy = make_policy(cfg.cutoff, self.city.regions)
+        self.checkout = Checkout(env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None,
+                                 self._release)
+        self.checkout.state = LiveState(self)
+
+    def _release(self, idx: np.ndarray) -> None:
+        merchant = self.orders.source[idx] == SOURCE_MERCHANT
+        if merchant.any():
+            self.pickup.release(idx[merchant])
+        if not merchant.all():
+            self.warehouses.release(idx[~merchant])
+
+    def _truck_arrives(self, dest: int, idx: np.ndarray) -> None:
+        if dest < self.city.n_stations:
+            self.stations[dest].receive(idx)
+        else:
+            self.nearby[dest - self.city.n_stations].receive(idx)
+
+    def run(self, progress: Callable[[float], None] | None = None, step_min: float = 60.0) -> ModelOutput:
+        """Simulate to the end of the drain; `progress(minutes_done)` is called every `step_min` simulated minutes."""
+        log.info("simulating %d orders over %d days (+%g h drain)", len(self.orders), self.cfg.horizon_days,
+                 self.cfg.drain_hours)
+        if progress is None:
+            self.env.run(until=self.end_min)
+        else:
+            t = 0.0
+            while t < self.end_min:
+                t = min(t + step_min, self.end_min)
+                self.env.run(until=t)
+                progress(t)
+        # work scheduled past the end of the clock did not happen
+        o = self.orders
+        for name in OrderTable.STAGE_COLUMNS[1:]:
+            col = getattr(o, name)
+            col[col > self.end_min] = np.nan
+        return ModelOutput(
+            orders=o, city=self.city, departures=self.linehaul.departures, stations=self.stations,
+            picker_pools=self.warehouses.pools, sorter_pool=self.sorting.pool, sort_waves=self.sorting.waves,
+            pickup_rounds=self.pickup.rounds, cutoff_log=self.checkout.cutoff_log,
+            events=self.env.events_processed, horizon_min=self.horizon_min, end_min=self.end_min)

@@ -1,0 +1,73 @@
+"""Promise at checkout: each order gets a tier and a deadline from its region's cutoff.
+
+Home-city orders placed before the cutoff are promised same-day, later ones next-day;
+nearby-city orders get next-day before the cutoff, else the day after. The deadline is the
+end of the delivery window on the promised day. Checkout asks the cutoff policy every
+`review_interval_min` minutes, inside the simulation clock, so a policy can look at the
+live backlog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .clock import MIN_PER_DAY
+from .demand import OrderTable
+from .policies import CutoffPolicy, PromiseState
+from .schema import parse_time_min, spec
+
+
+@dataclass
+class PromiseConfig:
+    """When promises fall due and how often checkout re-reads the cutoff."""
+
+    window_end: str = spec("22:00", time=True, doc="a promised day's deliveries must be done by this time")
+    review_interval_min: float = spec(15.0, gt=0.0, le=1440.0, doc="checkout re-asks the cutoff policy this often")
+
+
+def assign_tiers(created: np.ndarray, home: np.ndarray, cutoff_tod_min: np.ndarray,
+                 window_end_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """(tier, promised_by) for orders given each order's cutoff (minutes after midnight of its day)."""
+    day = np.floor(created / MIN_PER_DAY)
+    fast = (created - day * MIN_PER_DAY) < cutoff_tod_min
+    tier = np.where(home, 0, 1) + (~fast)
+    promised_by = (day + tier) * MIN_PER_DAY + window_end_min
+    return tier.astype(np.int8), promised_by
+
+
+class Checkout:
+    """The process that promises orders as they are placed and releases them to the first mile."""
+
+    def __init__(self, env: simpy.Environment, cfg: PromiseConfig, policy: CutoffPolicy, regions: list[str],
+                 days: int, orders: OrderTable, state: PromiseState, release: Callable[[np.ndarray], None]):
+        self.env, self.cfg, self.policy, self.regions = env, cfg, policy, regions
+        self.orders, self.state, self.release = orders, state, release
+        self.window_end_min = parse_time_min(cfg.window_end, "promise.window_end")
+        self.horizon_min = days * MIN_PER_DAY
+        self.cutoff_log: list[tuple[float, str, float]] = []  # (review time, region, cutoff)
+        env.process(self.run())
+
+    def run(self):
+        o, step = self.orders, self.cfg.review_interval_min
+        reviews = np.arange(0.0, self.horizon_min, step)
+        bounds = np.searchsorted(o.created, np.append(reviews, self.horizon_min), side="left")
+        for k, t in enumerate(reviews):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            lo, hi = bounds[k], bounds[k + 1]
+            if hi == lo:
+                continue
+            idx = np.arange(lo, hi)
+            day = int(t // MIN_PER_DAY)
+            cutoffs = np.array([float(self.policy.cutoff_min(r, day, self.state)) for r in self.regions])
+            for r, c in zip(self.regions, cutoffs):
+                self.cutoff_log.append((t, r, c))
+            # a batch may straddle midnight: orders of the next day ask again at their own review
+            tier, promised = assign_tiers(o.created[idx], o.region[idx] == 0, cutoffs[o.region[idx]],
+                                          self.window_end_min)
+            o.tier[idx], o.promised_by[idx] = tier, promised
+            self.release(idx)
