@@ -40,7 +40,7 @@ def _fmt(kind: str, k: dict[str, Any], key: str) -> str:
 
 def kpi_table(kpis: dict[str, Any], cfg: Any, wall_s: float, events: int) -> str:
     """The short table printed after a run."""
-    policy = cfg.cutoff.get("name") or cfg.cutoff.get("_target_", "custom")
+    policy = cfg.cutoff.get("_target_") or cfg.cutoff.get("name", "custom")
     params = ", ".join(f"{k}={v}" for k, v in cfg.cutoff.items() if k not in ("name", "_target_"))
     measured = cfg.horizon_days - cfg.warmup_days
     lines = [
