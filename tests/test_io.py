@@ -81,7 +81,7 @@ def test_failed_write_leaves_no_file(tmp_path):
     class Exploding:
         """Not a table: pyarrow fails while writing."""
 
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         write_parquet_atomic(Exploding(), tmp_path / "t.parquet")
     assert os.listdir(tmp_path) == []
 
@@ -89,7 +89,7 @@ def test_failed_write_leaves_no_file(tmp_path):
 def test_failed_write_keeps_the_previous_file(tmp_path):
     target = tmp_path / "t.parquet"
     write_parquet_atomic(pa.table({"x": [1]}), target)
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         write_parquet_atomic(object(), target)
     assert pq.read_table(target).column("x").to_pylist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
