@@ -66,7 +66,6 @@ def progress_bar(total_min: float, enabled: bool = True) -> tuple[Callable[[floa
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} days [{elapsed}<{remaining}]")
 
     def update(done_min: float) -> None:
-        bar.n = round(done_min / MIN_PER_DAY, 2)
-        bar.refresh()
+        bar.update(round(done_min / MIN_PER_DAY, 2) - bar.n)  # update() honours the 2 s delay
 
     return update, bar.close

@@ -82,3 +82,12 @@ def test_orders_in_flight_at_the_horizon_are_reported():
 def test_zero_demand_runs_and_reports_nothing_missed():
     r = sim.run(small_config(**{"demand.orders_per_day": 0, "capacity.couriers_per_station": 0}))
     assert r.kpis["orders"] == 0 and r.kpis["bottleneck"] == "none"
+
+
+def test_the_model_never_imports_hydra():
+    import subprocess
+    import sys
+
+    code = "import sys, sim; sim.run({'demand': {'orders_per_day': 500}}); print('hydra' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
