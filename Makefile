@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean bench bench-check bench-baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,19 @@ run: $(STAMP)  ## simulate the built-in city at its defaults and print the KPIs
 
 test: $(STAMP)  ## the test suite (benchmarks excluded)
 	$(BIN)/python -m pytest -m "not benchmark" $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## the whole benchmark suite, saved for `pytest-benchmark compare`
+	$(BIN)/python -m pytest benchmarks -p no:cacheprovider --benchmark-autosave --benchmark-columns=min,mean,stddev,rounds
+
+bench-check: $(STAMP)  ## quick subset (< 2 min) checked against benchmarks/baseline.json
+	mkdir -p .benchmarks
+	$(BIN)/python -m pytest benchmarks -m quick -q -p no:cacheprovider --benchmark-json=.benchmarks/quick.json
+	$(BIN)/python -m benchmarks.guard .benchmarks/quick.json
+
+bench-baseline: $(STAMP)  ## deliberately record a new baseline from the quick subset
+	mkdir -p .benchmarks
+	$(BIN)/python -m pytest benchmarks -m quick -q -p no:cacheprovider --benchmark-json=.benchmarks/quick.json
+	$(BIN)/python -m benchmarks.guard .benchmarks/quick.json --write-baseline
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from . import __version__
 from .config import SimConfig, load_config
-from .io import orders_to_arrow, summary_to_arrow, write_parquet_atomic
+from .io import orders_to_arrow, summary_to_arrow, write_orders, write_parquet_atomic
 from .kpis import compute_kpis, hit_flags
 from .model import Model, ModelOutput
 from .schema import flatten
@@ -37,10 +37,14 @@ class RunResult:
         return summary_to_arrow(row, __version__)
 
     @cached_property
-    def orders_table(self) -> pa.Table:
+    def _hit(self):
         o = self.output.orders
-        hit = hit_flags(o.promised_by, o.delivered, self.output.end_min)
-        return orders_to_arrow(o, self.config.start_date, self.output.city.regions, hit, __version__)
+        return hit_flags(o.promised_by, o.delivered, self.output.end_min)
+
+    @cached_property
+    def orders_table(self) -> pa.Table:
+        return orders_to_arrow(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
+                               __version__)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -55,7 +59,8 @@ class RunResult:
         directory = Path(directory)
         paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet")]
         if orders:
-            paths.append(write_parquet_atomic(self.orders_table, directory / "orders.parquet"))
+            paths.append(write_orders(self.output.orders, self.config.start_date, self.output.city.regions,
+                                      self._hit, __version__, directory / "orders.parquet"))
         return paths
 
 

@@ -7,6 +7,7 @@ See docs/schema.md for every column. Times are Arrow timestamps (ms) on the cloc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +44,43 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
 
 
-def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str) -> pa.Table:
-    """One row per order (see docs/schema.md)."""
+def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
+                    rows: slice = slice(None)) -> pa.Table:
+    """One row per order (see docs/schema.md), for all orders or a slice of them."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
-    station = o.station.astype(np.int16)
+    zone, station = o.zone[rows], o.station[rows].astype(np.int16)
     columns: dict[str, Any] = {
-        "order_id": pa.array(np.arange(len(o), dtype=np.int64)),
-        "region": _labels(o.region, regions),
-        "zone": pa.array(o.zone, mask=o.zone < 0),
+        "order_id": pa.array(np.arange(len(o), dtype=np.int64)[rows]),
+        "region": _labels(o.region[rows], regions),
+        "zone": pa.array(zone, mask=zone < 0),
         "station": pa.array(station, mask=station < 0),
-        "category": _labels(o.category, CATEGORY_NAMES),
-        "source": _labels(o.source, SOURCE_NAMES),
-        "tier": _labels(o.tier, TIER_NAMES),
+        "category": _labels(o.category[rows], CATEGORY_NAMES),
+        "source": _labels(o.source[rows], SOURCE_NAMES),
+        "tier": _labels(o.tier[rows], TIER_NAMES),
     }
     for col, attr in TIMESTAMP_COLUMNS:
-        columns[col] = _timestamps(getattr(o, attr), start_ms)
-    columns["attempts"] = pa.array(o.attempts)
-    columns["hit"] = pa.array(hit == 1, mask=hit < 0)
+        columns[col] = _timestamps(getattr(o, attr)[rows], start_ms)
+    columns["attempts"] = pa.array(o.attempts[rows])
+    h = hit[rows]
+    columns["hit"] = pa.array(h == 1, mask=h < 0)
     table = pa.table(columns)
     return table.replace_schema_metadata(_metadata("orders", version))
+
+
+def write_orders(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
+                 path: str | os.PathLike, chunk_rows: int = 1 << 19) -> Path:
+    """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
+
+    def write(tmp: Path) -> None:
+        chunks = range(0, max(len(o), 1), chunk_rows)
+        first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows))
+        with pq.ParquetWriter(tmp, first.schema, compression="zstd") as writer:
+            writer.write_table(first)
+            for start in chunks[1:]:
+                writer.write_table(orders_to_arrow(o, start_date, regions, hit, version,
+                                                   slice(start, start + chunk_rows)))
+
+    return _atomic(path, write)
 
 
 def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
@@ -84,18 +103,23 @@ def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
     return table.replace_schema_metadata(_metadata("summary", version))
 
 
-def write_parquet_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
-    """Write to a temporary name beside `path`, then rename: readers never see a half-written file."""
+def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Run `write` on a temporary name beside `path`, then rename: readers never see a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_parquet_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write a table atomically (temporary name, then rename)."""
+    return _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def schema_version(path: str | os.PathLike) -> str:

@@ -1,0 +1,1 @@
+"""Speed benchmarks (pytest-benchmark) and the CI regression guard; run apart from the unit tests."""

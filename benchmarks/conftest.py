@@ -1,0 +1,45 @@
+"""Benchmark helpers: shared figures across benchmarks of one session, and peak-memory measurement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# figures measured in this session, for the ratio checks (speed-up, linearity)
+SESSION: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.benchmark)
+
+
+def record(benchmark, name: str, orders: int, events: int) -> None:
+    """Put orders/s and events/s (at the fastest round) into the benchmark's extra_info."""
+    best = benchmark.stats.stats.min
+    benchmark.extra_info.update({"orders": orders, "events": events, "orders_per_s": orders / best,
+                                 "events_per_s": events / best, "events_per_order": events / max(orders, 1)})
+    SESSION[name] = best
+    SESSION[f"{name}.orders_per_s"] = orders / best
+
+
+def peak_rss_bytes_per_order(orders_per_day: float, write: bool = True) -> dict:
+    """Peak RSS growth per order of one run (and its Parquet writing), in a fresh interpreter."""
+    code = f"""
+import json, resource, sys, tempfile
+import sim
+sim.run({{"demand": {{"orders_per_day": 1000}}}}).write(tempfile.mkdtemp())
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = sim.run({{"demand": {{"orders_per_day": {orders_per_day}}}, "output": {{"progress": False}}}})
+if {write}:
+    result.write(tempfile.mkdtemp())
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+n = result.kpis["orders_total"]
+print(json.dumps({{"orders": n, "peak_rss_growth_bytes": (after - before) * 1024,
+                   "bytes_per_order": (after - before) * 1024 / n}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])

@@ -1,0 +1,64 @@
+"""The model against its targets: 10x the naive reference, linear in work, memory, events per order."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+import sim
+
+from .conftest import SESSION, peak_rss_bytes_per_order, record
+from .naive_model import run_naive
+
+REFERENCE_SCENARIO = {"demand": {"orders_per_day": 10_000}, "output": {"progress": False}}
+
+
+def _run(orders_per_day: float):
+    return sim.run({"demand": {"orders_per_day": orders_per_day}, "output": {"progress": False}})
+
+
+@pytest.mark.quick
+def test_naive_reference(benchmark):
+    result = benchmark.pedantic(run_naive, args=(REFERENCE_SCENARIO,), rounds=3, iterations=1)
+    record(benchmark, "naive_10k", result["orders"], result["events"])
+    benchmark.extra_info["same_day_hit_rate"] = result["same_day_hit_rate"]
+
+
+@pytest.mark.quick
+def test_model_on_the_reference_scenario(benchmark):
+    result = benchmark.pedantic(sim.run, args=(REFERENCE_SCENARIO,), rounds=7, iterations=1, warmup_rounds=1)
+    record(benchmark, "model_10k", result.kpis["orders_total"], result.output.events)
+    benchmark.extra_info["same_day_hit_rate"] = result.kpis["same_day_hit_rate"]
+    if "naive_10k" in SESSION:
+        speedup = SESSION["model_10k.orders_per_s"] / SESSION["naive_10k.orders_per_s"]
+        benchmark.extra_info["speedup_vs_naive"] = speedup
+        assert speedup >= 10, f"only {speedup:.1f}x the naive one-process-per-order model"
+
+
+@pytest.mark.quick
+def test_model_100k_orders_per_day(benchmark):
+    result = benchmark.pedantic(_run, args=(100_000,), rounds=5, iterations=1, warmup_rounds=1)
+    record(benchmark, "model_100k", result.kpis["orders_total"], result.output.events)
+    assert result.output.events / result.kpis["orders_total"] < 2
+    assert SESSION["model_100k.orders_per_s"] >= 250_000
+
+
+def test_model_1m_orders_per_day(benchmark):
+    result = benchmark.pedantic(_run, args=(1_000_000,), rounds=3, iterations=1)
+    record(benchmark, "model_1m", result.kpis["orders_total"], result.output.events)
+    memory = peak_rss_bytes_per_order(1_000_000)
+    benchmark.extra_info.update(memory)
+    assert memory["bytes_per_order"] <= 300, memory
+    if "model_100k" in SESSION:
+        ratio = SESSION["model_1m"] / SESSION["model_100k"]
+        benchmark.extra_info["time_ratio_vs_100k"] = ratio
+        assert ratio <= 12, f"1M orders/day took {ratio:.1f}x the time of 100k"
+
+
+@pytest.mark.quick
+def test_write_parquet(benchmark):
+    result = _run(100_000)
+    out = tempfile.mkdtemp()
+    benchmark.pedantic(result.write, args=(out,), rounds=5, iterations=1, warmup_rounds=1)
+    record(benchmark, "write_100k", result.kpis["orders_total"], 0)
