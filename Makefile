@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint clean bench bench-check bench-baseline
+.PHONY: run test install lint clean bench bench-check bench-baseline validate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ run: $(STAMP)  ## simulate the built-in city at its defaults and print the KPIs
 
 test: $(STAMP)  ## the test suite (benchmarks excluded)
 	$(BIN)/python -m pytest -m "not benchmark" $(PYTEST_ARGS)
+
+validate: $(STAMP)  ## rerun the validation cases and rewrite docs/validation.md
+	cd tests && ../$(BIN)/python validation_report.py ../docs/validation.md > /dev/null
 
 bench: $(STAMP)  ## the whole benchmark suite, saved for `pytest-benchmark compare`
 	$(BIN)/python -m pytest benchmarks -p no:cacheprovider --benchmark-autosave --benchmark-columns=min,mean,stddev,rounds

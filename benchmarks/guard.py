@@ -15,7 +15,7 @@ import argparse
 import json
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 CALIBRATION = "test_bare_simpy_loop"
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         args.baseline.write_text(json.dumps({
             "figures": current,
             "note": "benchmark time / bare SimPy loop time, fastest rounds, same session",
-            "recorded": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "recorded": datetime.now(UTC).strftime("%Y-%m-%d"),
             "python": platform.python_version(),
         }, indent=2) + "\n")
         print(f"wrote {args.baseline}")

@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from . import __version__
 from .config import SimConfig, load_config
-from .io import orders_to_arrow, summary_to_arrow, write_orders, write_parquet_atomic
-from .kpis import compute_kpis, hit_flags
+from .io import orders_to_arrow, summary_to_arrow, utilization_to_arrow, write_orders, write_parquet_atomic
+from .kpis import compute_kpis, hit_flags, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
 
@@ -46,6 +46,16 @@ class RunResult:
         return orders_to_arrow(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
                                __version__)
 
+    @cached_property
+    def utilization_table(self) -> pa.Table:
+        samples = wip_samples(self.output, self.config.output.sample_min)
+        return utilization_to_arrow(samples, self.config.start_date, __version__)
+
+    @property
+    def utilization(self) -> pd.DataFrame:
+        """Work in progress per stage per sample interval."""
+        return self.utilization_table.to_pandas()
+
     @property
     def summary(self) -> pd.DataFrame:
         return self.summary_table.to_pandas()
@@ -55,9 +65,10 @@ class RunResult:
         return self.orders_table.to_pandas()
 
     def write(self, directory: str | Path, orders: bool = True) -> list[Path]:
-        """Write summary.parquet (and orders.parquet) into `directory`, each atomically."""
+        """Write summary.parquet, utilization.parquet (and orders.parquet) into `directory`, each atomically."""
         directory = Path(directory)
-        paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet")]
+        paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
+                 write_parquet_atomic(self.utilization_table, directory / "utilization.parquet")]
         if orders:
             paths.append(write_orders(self.output.orders, self.config.start_date, self.output.city.regions,
                                       self._hit, __version__, directory / "orders.parquet"))
@@ -73,5 +84,5 @@ def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResu
     started = time.perf_counter()
     model = Model(cfg)
     out = model.run(progress=progress)
-    kpis = compute_kpis(cfg, out)
+    kpis = compute_kpis(model.cfg, out)  # the effective config (a textbook reduction in validation runs)
     return RunResult(config=cfg, kpis=kpis, output=out, wall_s=time.perf_counter() - started)

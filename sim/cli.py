@@ -32,6 +32,7 @@ def _register_base() -> None:
     """The dataclass defaults as Hydra's `base` node; the `cutoff` group fills in the policy."""
     base = dataclasses.asdict(SimConfig())
     base["cutoff"] = {}
+    del base["validation"]  # filled by the optional `validation` group: +validation=mmc
     ConfigStore.instance().store(name="base", node=base)
 
 

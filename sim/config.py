@@ -20,6 +20,7 @@ from .linehaul import LinehaulConfig
 from .promise import PromiseConfig
 from .schema import ConfigError, from_dict, parse_time_min, spec, to_dict
 from .sorting import SortingConfig
+from .validation import ValidationConfig, station_parameters
 from .warehouse import PickupConfig, WarehouseConfig
 
 
@@ -52,6 +53,7 @@ class OutputConfig:
 
     orders: bool = spec(True, doc="write orders.parquet (one row per order)")
     progress: bool = spec(True, doc="show a progress bar on a terminal")
+    sample_min: float = spec(15.0, gt=0.0, le=1440.0, doc="interval of the work-in-progress samples (utilization.parquet)")
 
 
 @dataclass
@@ -75,9 +77,17 @@ class SimConfig:
     lastmile: LastmileConfig = field(default_factory=LastmileConfig)
     costs: CostConfig = field(default_factory=CostConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    validation: ValidationConfig | None = spec(None, doc="set (e.g. +validation=mmc) to run a textbook reduction")
 
     def to_dict(self) -> dict:
         return to_dict(self)
+
+    @property
+    def measure_start_min(self) -> float:
+        """Start of the measured period: after the warm-up days, or after the validation warm-up."""
+        if self.validation is not None:
+            return self.validation.warmup_hours * 60.0
+        return self.warmup_days * MIN_PER_DAY
 
 
 def _check_shares(key: str, shares: list[float]) -> None:
@@ -93,7 +103,12 @@ def validate(cfg: SimConfig) -> SimConfig:
         dt.date.fromisoformat(cfg.start_date)
     except ValueError:
         raise ConfigError("start_date", cfg.start_date, "expected a date 'YYYY-MM-DD'") from None
-    if cfg.warmup_days >= cfg.horizon_days:
+    if cfg.validation is not None:
+        station_parameters(cfg.validation)
+        if cfg.validation.warmup_hours >= cfg.horizon_days * 24:
+            raise ConfigError("validation.warmup_hours", cfg.validation.warmup_hours,
+                              f"must be less than the horizon ({cfg.horizon_days * 24} hours)")
+    elif cfg.warmup_days >= cfg.horizon_days:
         raise ConfigError("warmup_days", cfg.warmup_days, f"must be less than horizon_days ({cfg.horizon_days})")
     if MIN_PER_DAY % cfg.promise.review_interval_min:
         raise ConfigError("promise.review_interval_min", cfg.promise.review_interval_min,

@@ -126,3 +126,20 @@ def schema_version(path: str | os.PathLike) -> str:
     """The schema version recorded in a Parquet file written by this package."""
     meta = pq.read_schema(path).metadata or {}
     return meta.get(b"sim.schema_version", b"").decode()
+
+
+def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
+    """One row per stage per sample time (see docs/schema.md)."""
+    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    queue, in_service = samples["queue"].astype(np.int64), samples["in_service"].astype(np.int64)
+    servers = samples["servers"]
+    table = pa.table({
+        "time": _timestamps(samples["time_min"], start_ms),
+        "stage": pa.array(samples["stage"]).dictionary_encode(),
+        "queue": pa.array(queue),
+        "in_service": pa.array(in_service),
+        "wip": pa.array(queue + in_service),
+        "busy_servers": pa.array(samples["busy_servers"]),
+        "servers": pa.array(servers, mask=np.isnan(servers)),
+    })
+    return table.replace_schema_metadata(_metadata("utilization", version))

@@ -16,6 +16,7 @@ from .demand import TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
 from .model import ModelOutput
 
 STAGES = ("pick", "sort", "linehaul", "lastmile")
+STAGE_RESOURCE = {"pick": "picker", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
 
 
 def hit_flags(promised_by: np.ndarray, delivered: np.ndarray, end_min: float) -> np.ndarray:
@@ -58,7 +59,7 @@ def _waits_until(entry: np.ndarray, start: np.ndarray, horizon: float) -> np.nda
 
 def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     o, horizon = out.orders, out.horizon_min
-    t0 = cfg.warmup_days * MIN_PER_DAY
+    t0 = cfg.measure_start_min
     measured = o.created >= t0
     n = int(np.count_nonzero(measured))
     hit = hit_flags(o.promised_by, o.delivered, out.end_min)
@@ -85,9 +86,12 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
         "delivered_share": float(np.mean(~np.isnan(o.delivered[measured]))) if n else float("nan"),
         "in_flight_at_end": int(np.count_nonzero(np.isnan(o.delivered))),
     }
-    k.update(utilizations(cfg, out, t0))
+    util = utilizations(cfg, out, t0)
+    k.update(util)
     k.update(costs(cfg, out, t0, n))
-    k.update(stage_stats(out, measured))
+    k.update(stage_stats(out, measured, t0))
+    for stage, resource in STAGE_RESOURCE.items():
+        k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
     k["bottleneck"] = bottleneck(out, missed)
     return k
 
@@ -138,9 +142,19 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, n_orders: int) -> dict[st
     return k
 
 
-def stage_stats(out: ModelOutput, measured: np.ndarray) -> dict[str, float]:
-    """Per stage: mean wait in queue, share that waited, mean time in stage; and the whole chain."""
+def time_in_window(entry: np.ndarray, exit_: np.ndarray, a: float, b: float, end: float) -> float:
+    """Total minutes that intervals [entry, exit) spend inside [a, b); an open interval lasts until `end`."""
+    lo = np.maximum(entry, a)
+    hi = np.minimum(np.where(np.isnan(exit_), end, exit_), b)
+    overlap = hi - lo
+    return float(np.sum(overlap[~np.isnan(entry) & (overlap > 0)]))
+
+
+def stage_stats(out: ModelOutput, measured: np.ndarray, t0: float) -> dict[str, float]:
+    """Per stage: mean wait in queue, share that waited, mean time in stage, time-average number in
+    stage over the measured period; and the whole chain."""
     k: dict[str, float] = {}
+    span = out.horizon_min - t0
     for stage, (entry, start, exit_) in stage_intervals(out).items():
         m = measured & ~np.isnan(start) & ~np.isnan(entry)
         wait = (start - entry)[m]
@@ -148,6 +162,9 @@ def stage_stats(out: ModelOutput, measured: np.ndarray) -> dict[str, float]:
         k[f"{stage}_wait_mean_min"] = float(wait.mean()) if wait.size else float("nan")
         k[f"{stage}_wait_prob"] = float(np.mean(wait > 1e-9)) if wait.size else float("nan")
         k[f"{stage}_sojourn_mean_min"] = float((exit_ - entry)[done].mean()) if done.any() else float("nan")
+        reached = not np.isnan(entry).all()
+        k[f"{stage}_wip_mean"] = (time_in_window(entry, exit_, t0, out.horizon_min, out.end_min) / span
+                                  if reached else float("nan"))
     o = out.orders
     done = measured & ~np.isnan(o.delivered)
     k["system_sojourn_mean_min"] = float((o.delivered - o.created)[done].mean()) if done.any() else float("nan")
@@ -167,3 +184,50 @@ def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, floa
     return {stage: float(np.sum(_waits_until(entry, start, out.end_min)[missed]))
             for stage, (entry, start, _) in stage_intervals(out).items()}
 
+
+
+def _count_at(times: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """How many of `times` (NaN ignored) are <= each of `at`."""
+    t = np.sort(times[~np.isnan(times)])
+    return np.searchsorted(t, at, side="right")
+
+
+def _on_duty_at(windows: list, at: np.ndarray) -> np.ndarray:
+    """Servers on duty at each time, for a list of duty windows (shared windows counted once each)."""
+    counts: dict = {}
+    for w in windows:
+        counts[w] = counts.get(w, 0) + 1
+    return sum(n * np.array([w.on_duty(t) for t in at]) for w, n in counts.items()) if counts else np.zeros(at.size)
+
+
+def wip_samples(out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
+    """Work in progress per stage sampled at the middle of every `sample_min` interval of the clock
+    (midpoints, so timetabled jumps on the hour do not bias the average): orders waiting and in
+    service, busy servers and servers on duty (NaN where a stage has no such servers)."""
+    at = np.arange(0.5 * sample_min, out.end_min, sample_min)
+    cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [],
+                             "servers": []}
+    deps = [d for d in out.departures if d.load > 0]
+    dep_t = np.array([d.time for d in deps])
+    arr_t = np.array([d.arrival for d in deps])
+    tours = np.array([(s, s + dur) for st in out.stations for s, dur, _ in st.tours]).reshape(-1, 2)
+    courier_windows = [w for st in out.stations for w in st.windows]
+    for stage, (entry, start, exit_) in stage_intervals(out).items():
+        entered, started, left = _count_at(entry, at), _count_at(start, at), _count_at(exit_, at)
+        queue, in_service = entered - started, started - left
+        if stage == "pick":
+            busy = in_service.astype(float)
+            servers = _on_duty_at([w for p in out.picker_pools for w in p.windows], at).astype(float)
+        elif stage == "sort":
+            busy = in_service.astype(float)
+            servers = np.full(at.size, float(out.sorter_pool.servers))
+        elif stage == "linehaul":
+            busy = (_count_at(dep_t, at) - _count_at(arr_t, at)).astype(float)
+            servers = np.full(at.size, np.nan)
+        else:
+            busy = (_count_at(tours[:, 0], at) - _count_at(tours[:, 1], at)).astype(float)
+            servers = _on_duty_at(courier_windows, at).astype(float)
+        for name, values in (("time_min", at), ("stage", [stage] * at.size), ("queue", queue),
+                             ("in_service", in_service), ("busy_servers", busy), ("servers", servers)):
+            cols[name].append(np.asarray(values))
+    return {name: np.concatenate(parts) for name, parts in cols.items()}

@@ -40,6 +40,8 @@ class LastmileConfig:
     failed_attempt_prob: float = spec(0.05, ge=0.0, lt=1.0, doc="customer absent or refuses on an attempt")
     retry_after_min: float = spec(180.0, ge=0.0, doc="a failed parcel is retried no sooner than this")
     shifts: list[Shift] = field(default_factory=_default_courier_shifts)
+    service_mean_min: float | None = spec(None, gt=0.0, doc="set: tour time drawn per parcel (textbook validation)")
+    service_cv: float = spec(1.0, ge=0.0, le=3.0, doc="variability of drawn tour times (1 = exponential)")
 
 
 def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float, float]:
@@ -55,8 +57,9 @@ class Station:
     """A delivery station: parcels waiting in promise order, and its couriers."""
 
     def __init__(self, env: simpy.Environment, sid: int, cfg: LastmileConfig, windows: list[DutyWindow],
-                 city: City, orders: OrderTable):
+                 city: City, orders: OrderTable, unit_work: np.ndarray | None = None):
         self.env, self.sid, self.cfg, self.orders = env, sid, cfg, orders
+        self.unit_work = unit_work  # per-order drawn tour work when cfg.service_mean_min is set
         self.approach_km = float(city.station_approach_km[sid])
         self.area_km2 = float(city.station_area_km2[sid])
         self.queue = np.empty(0, dtype=np.int64)   # ready parcels, most urgent first
@@ -90,14 +93,19 @@ class Station:
                 continue
             load, self.queue = self.queue[: cfg.tour_capacity], self.queue[cfg.tour_capacity:]
             n = load.size
-            duration, first, per_parcel = tour_minutes(n, self.approach_km, self.area_km2, cfg)
+            if cfg.service_mean_min is None:
+                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.area_km2, cfg)
+                offsets = first + per_parcel * np.arange(1, n + 1)
+            else:
+                offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
+                duration = float(offsets[-1])
             attempt = o.attempts[load] + 1
             o.attempts[load] = attempt
             first_out = np.isnan(o.out_for_delivery[load])
             o.out_for_delivery[load[first_out]] = now
             o.last_out[load] = now
             ok = attempt > o.failed_attempts[load]
-            o.delivered[load[ok]] = now + first + per_parcel * np.arange(1, n + 1)[ok]
+            o.delivered[load[ok]] = now + offsets[ok]
             self.tours.append((now, duration, n))
             yield env.timeout(duration)
             if not ok.all():

@@ -39,6 +39,7 @@ class Departure:
     dest: int
     load: int
     capacity: int
+    arrival: float = float("nan")
 
 
 class Linehaul:
@@ -92,11 +93,11 @@ class Linehaul:
             else:
                 left = pool[~ready_mask]
             self.waiting[d] = [left] if left.size else []
-            self.departures.append(Departure(t, d, int(ready.size), cap))
+            transit = self.transit_min(d, t)
+            self.departures.append(Departure(t, d, int(ready.size), cap, t + transit))
             if ready.size == 0:
                 continue
             o.departed[ready] = t
-            transit = self.transit_min(d, t)
             arrival = self.env.timeout(transit)
             arrival.callbacks.append(lambda _ev, d=d, ready=ready: self.arrive(d, ready))
 

@@ -16,19 +16,22 @@ import simpy
 from .city import City
 from .clock import MIN_PER_DAY, duty_windows
 from .config import SimConfig
-from .demand import SOURCE_MERCHANT, OrderTable, expected_orders, generate_orders
+from .demand import SOURCE_MERCHANT, OrderTable, expected_orders, gamma_times, generate_orders
 from .lastmile import NearbyDelivery, Station, tour_minutes
 from .linehaul import Departure, Linehaul
 from .policies import make_policy
 from .promise import Checkout
+from .schema import parse_time_min
 from .sorting import SortingCentre
+from .validation import textbook_config
 from .warehouse import MerchantPickup, Warehouses
 
 log = logging.getLogger(__name__)
 
 # Independent random streams, spawned from one SeedSequence in this order. Append new names
 # at the end: existing streams then keep their numbers across versions.
-STREAMS = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "sort_service", "nearby_delivery")
+STREAMS = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "sort_service", "nearby_delivery",
+           "lastmile_service")
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -115,6 +118,9 @@ class Model:
     """One run of the chain for a validated config."""
 
     def __init__(self, cfg: SimConfig):
+        self.mode = cfg.validation.mode if cfg.validation is not None else "city"
+        if cfg.validation is not None:
+            cfg = textbook_config(cfg)
         self.cfg = cfg
         self.streams = spawn_streams(cfg.seed)
         self.city = City(cfg.city)
@@ -126,16 +132,19 @@ class Model:
         self.env = CountingEnvironment()
         env, o, cap = self.env, self.orders, cfg.capacity
         courier_windows = duty_windows(cfg.lastmile.shifts, cap.couriers_per_station, "lastmile.shifts")
-        self.stations = [Station(env, s, cfg.lastmile, courier_windows, self.city, o)
+        tour_work = (gamma_times(self.streams["lastmile_service"], 1.0, cfg.lastmile.service_cv, len(o))
+                     if cfg.lastmile.service_mean_min is not None else None)
+        self.stations = [Station(env, s, cfg.lastmile, courier_windows, self.city, o, tour_work)
                          for s in range(self.city.n_stations)]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
-        from .schema import parse_time_min
         self.nearby = [NearbyDelivery(env, parse_time_min(c.delivery_start), c.local_delivery_h, u_nearby, o)
                        for c in cfg.city.nearby]
         self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self._truck_arrives)
+        to_linehaul = self._straight_to_station if self.mode == "tandem" else self.linehaul.add
         self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, self.streams["sort_service"],
-                                     self.linehaul.add)
-        self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.sorting.arrive)
+                                     to_linehaul)
+        to_sort = {"mmc": self._picked_is_done, "tandem": self._straight_to_sort}.get(self.mode, self.sorting.arrive)
+        self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, to_sort)
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.sorting.arrive)
         self.policy = make_policy(cfg.cutoff, self.city.regions)
         self.checkout = Checkout(env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None,
@@ -148,6 +157,23 @@ class Model:
             self.pickup.release(idx[merchant])
         if not merchant.all():
             self.warehouses.release(idx[~merchant])
+
+    # textbook reductions (see sim.validation): stages joined without transfer times
+
+    def _picked_is_done(self, idx: np.ndarray) -> None:
+        self.orders.delivered[idx] = self.orders.picked[idx]
+
+    def _straight_to_sort(self, idx: np.ndarray) -> None:
+        self.orders.arrived_sort[idx] = self.orders.picked[idx]
+        self.sorting.arrive(idx)
+
+    def _straight_to_station(self, idx: np.ndarray) -> None:
+        o = self.orders
+        o.departed[idx] = o.sorted[idx]
+        times, first = np.unique(o.sorted[idx], return_inverse=True)
+        for k, t in enumerate(times):
+            arrival = self.env.timeout(t - self.env.now)
+            arrival.callbacks.append(lambda _ev, batch=idx[first == k]: self.stations[0].receive(batch))
 
     def _truck_arrives(self, dest: int, idx: np.ndarray) -> None:
         if dest < self.city.n_stations:

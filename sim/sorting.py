@@ -1,6 +1,7 @@
 """The sorting centre (分拣): parcels wait for the next sort wave, then pass the sorter in arrival order.
 
-With `waves` empty, sorting is continuous: each parcel enters the sorter on arrival. The
+With `waves` empty, sorting is continuous: each parcel enters the sorter when it arrives
+(an event per arrival time, so use it for textbook cases rather than whole cities). The
 sorter is a pool of `lines` FCFS servers sharing `capacity.sorter_per_hour`.
 """
 
@@ -29,7 +30,6 @@ class SortingConfig:
     waves: list[str] = spec(factory=_default_waves, time=True, doc="wave release times; [] = continuous sorting")
     lines: int = spec(1, ge=1, le=1000, doc="parallel sorter lines sharing the throughput")
     service_cv: float = spec(0.0, ge=0.0, le=3.0, doc="variability of time per parcel (0: machine-paced)")
-    batch_min: float = spec(15.0, gt=0.0, le=720.0, doc="bookkeeping step of continuous sorting (does not change results)")
 
 
 class SortingCentre:
@@ -43,17 +43,21 @@ class SortingCentre:
         # per-order work drawn up front, so capacity changes keep the same draws
         self.unit_work = gamma_times(rng, 1.0, cfg.service_cv, len(orders)) if cfg.service_cv > 0 else None
         self.continuous = not cfg.waves
-        if self.continuous:
-            self.timetable = np.arange(cfg.batch_min, days * MIN_PER_DAY + cfg.batch_min, cfg.batch_min)
-        else:
-            self.timetable = daily_times(cfg.waves, days, "sorting.waves")
+        self.timetable = daily_times(cfg.waves, days, "sorting.waves")
         self.waiting = np.empty(0, dtype=np.int64)
         self.waves: list[tuple[float, int]] = []  # (release time, parcels)
-        env.process(self.run())
+        if not self.continuous:
+            env.process(self.run())
 
     def arrive(self, idx: np.ndarray) -> None:
         """Parcels on their way in (their `arrived_sort` may still be in the future)."""
-        self.waiting = np.concatenate([self.waiting, idx])
+        if not self.continuous:
+            self.waiting = np.concatenate([self.waiting, idx])
+            return
+        times, group = np.unique(self.orders.arrived_sort[idx], return_inverse=True)
+        for k, t in enumerate(times):
+            ev = self.env.timeout(t - self.env.now)
+            ev.callbacks.append(lambda _ev, batch=idx[group == k]: self._sort(batch))
 
     def run(self):
         o = self.orders
@@ -64,12 +68,15 @@ class SortingCentre:
             if batch.size == 0:
                 continue
             self.waiting = self.waiting[~arrived]
-            batch = batch[np.argsort(o.arrived_sort[batch], kind="stable")]
-            service = (np.full(batch.size, self.service_mean_min) if self.unit_work is None
-                       else self.unit_work[batch] * self.service_mean_min)
-            released = o.arrived_sort[batch] if self.continuous else np.full(batch.size, t)
-            starts = self.pool.serve(released, service)
-            o.sort_start[batch] = starts
-            o.sorted[batch] = starts + service
-            self.waves.append((t, batch.size))
-            self.to_linehaul(batch)
+            self._sort(batch[np.argsort(o.arrived_sort[batch], kind="stable")])
+
+    def _sort(self, batch: np.ndarray) -> None:
+        """Release a batch (in arrival order) into the sorter now."""
+        o = self.orders
+        service = (np.full(batch.size, self.service_mean_min) if self.unit_work is None
+                   else self.unit_work[batch] * self.service_mean_min)
+        starts = self.pool.serve(np.full(batch.size, self.env.now), service)
+        o.sort_start[batch] = starts
+        o.sorted[batch] = starts + service
+        self.waves.append((self.env.now, batch.size))
+        self.to_linehaul(batch)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import simpy
+from queueing_theory import erlang_c
 from scipy import stats
 
 from sim.clock import DutyWindow
@@ -90,13 +91,6 @@ def test_overnight_shift_window():
     assert night.next_on_duty(700.0) == 1320.0
     assert night.on_duty_minutes(0.0, 1440.0) == pytest.approx(480.0)
     assert night.shift_end(1400.0) == pytest.approx(1440.0 + 360.0)
-
-
-def erlang_c(c: int, a: float) -> float:
-    """Probability that an arrival waits in an M/M/c queue with offered load a = lambda/mu."""
-    rho = a / c
-    top = a**c / math.factorial(c) / (1 - rho)
-    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
 
 
 @pytest.mark.statistical
