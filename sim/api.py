@@ -70,9 +70,13 @@ class RunResult:
         paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
                  write_parquet_atomic(self.utilization_table, directory / "utilization.parquet")]
         if orders:
-            paths.append(write_orders(self.output.orders, self.config.start_date, self.output.city.regions,
-                                      self._hit, __version__, directory / "orders.parquet"))
+            paths.append(self.write_orders(directory / "orders.parquet"))
         return paths
+
+    def write_orders(self, path: str | Path, filesystem=None) -> Path:
+        """orders.parquet alone (atomically, in row groups), on a local path or a pyarrow filesystem."""
+        return write_orders(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
+                            __version__, path, filesystem=filesystem)
 
 
 def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResult:

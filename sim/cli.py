@@ -8,19 +8,26 @@ Bad input exits with code 2 and one line naming the key, the value and what is a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from . import sweep
 from .api import run
 from .config import SimConfig, load_config
 from .console import kpi_table, progress_bar
 from .schema import ConfigError
+from .store import new_sweep_id, sweep_to_resume
 
 log = logging.getLogger("sim")
 EXIT_BAD_CONFIG = 2
@@ -40,8 +47,14 @@ def _register_base() -> None:
 def _app(cfg: DictConfig) -> float:
     global _task_started
     _task_started = True
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        sweep.run_sweep_job(cfg, hydra_cfg.job.num, list(hydra_cfg.overrides.task))
+        return float("nan")
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("results", None)
     try:
-        config = load_config(OmegaConf.to_container(cfg, resolve=True))
+        config = load_config(data)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)
@@ -74,31 +87,58 @@ def _one_line(exc: Exception) -> str:
     return first
 
 
-def _precheck(argv: list[str]) -> str | None:
-    """Compose a single run's overrides once with Hydra's compose API to report bad ones in one line."""
-    if any(a.startswith("-") for a in argv):
-        return None  # --multirun, --cfg, --help ...: Hydra reports on its own
-    overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra")]
+def _compose(argv: list[str]) -> DictConfig:
+    """The config a launch composes (sweep overrides left out), with Hydra's compose API."""
     from hydra import compose, initialize_config_dir
 
+    parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+    plain = [o.input_line for o in parsed if not o.is_sweep_override()
+             and not o.key_or_group.startswith("hydra")]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=plain, return_hydra_config=True)
+
+
+def _prepare_launch(argv: list[str]) -> tuple[list[str], str | None]:
+    """Check the overrides once (bad ones are reported in one line) and, for a sweep, choose its id:
+    the latest sweep of the experiment launched with the same overrides is resumed."""
+    if any(a in ("--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i", "--resolve") or a.startswith("--cfg=")
+           for a in argv):
+        return argv, None
     try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            compose(config_name="config", overrides=overrides)
+        cfg = _compose(argv)
     except Exception as exc:  # any composition error is the user's input
-        return _one_line(exc)
-    return None
+        return argv, _one_line(exc)
+    multirun = any(a in ("-m", "--multirun") for a in argv) or cfg.hydra.mode == RunMode.MULTIRUN
+    if not multirun:
+        return argv, None
+    results = cfg.results
+    uri = results.uri if "://" in results.uri else os.path.abspath(results.uri)  # workers may run elsewhere
+    defining = sorted(a for a in argv if not a.startswith("-") and not a.lstrip("+~").startswith(("results.", "hydra")))
+    signature = hashlib.sha1(json.dumps([results.experiment, defining]).encode()).hexdigest()[:12]
+    sweep_id = results.sweep_id or (None if results.new_sweep else sweep_to_resume(uri, results.experiment, signature))
+    extra = [f"results.uri={uri}", f"results.sweep_id={sweep_id or new_sweep_id()}", f"results.signature={signature}"]
+    return [a for a in argv if not a.startswith(("results.uri=", "results.sweep_id="))] + extra, None
 
 
 def main() -> None:
-    """Entry point; Hydra's own errors before the run (unknown option or key) also exit with 2."""
+    """Entry point; Hydra's own errors before the run (unknown option or key) also exit with 2;
+    a sweep with failed runs exits with 1 after consolidating the others."""
     _register_base()
-    problem = _precheck(sys.argv[1:])
+    argv, problem = _prepare_launch(sys.argv[1:])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)
+    sys.argv[1:] = argv
     try:
         _app()
     except SystemExit as exc:
         if exc.code == 1 and not _task_started:
             sys.exit(EXIT_BAD_CONFIG)
         raise
+    if sweep.OUTCOME:
+        failed, runs = sweep.OUTCOME["failed"], sweep.OUTCOME["runs"]
+        print(f"sweep finished: {runs - len(failed)} of {runs} runs ok; results in {sweep.OUTCOME['root']}")
+        if failed:
+            print(f"error: {len(failed)} of {runs} runs failed (runs {', '.join(map(str, failed))}): "
+                  f"{sweep.OUTCOME['first_error']}", file=sys.stderr)
+            sys.exit(1)

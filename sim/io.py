@@ -7,12 +7,14 @@ See docs/schema.md for every column. Times are Arrow timestamps (ms) on the cloc
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from .demand import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
@@ -68,19 +70,19 @@ def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.
 
 
 def write_orders(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
-                 path: str | os.PathLike, chunk_rows: int = 1 << 19) -> Path:
+                 path: str | os.PathLike, chunk_rows: int = 1 << 19, filesystem: pafs.FileSystem | None = None) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
 
-    def write(tmp: Path) -> None:
+    def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
         first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows))
-        with pq.ParquetWriter(tmp, first.schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, first.schema, compression="zstd", filesystem=filesystem) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
                 writer.write_table(orders_to_arrow(o, start_date, regions, hit, version,
                                                    slice(start, start + chunk_rows)))
 
-    return _atomic(path, write)
+    return _atomic(path, write, filesystem)
 
 
 def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
@@ -103,23 +105,28 @@ def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
     return table.replace_schema_metadata(_metadata("summary", version))
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Run `write` on a temporary name beside `path`, then rename: readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def _atomic(path: str | os.PathLike, write: Callable[[str], None], filesystem: pafs.FileSystem | None = None) -> Path:
+    """Run `write` on a temporary name beside `path`, then rename: readers never see a half-written file.
+
+    `filesystem` is any pyarrow filesystem (local when None); there the rename is the filesystem's move.
+    """
+    fs = filesystem or pafs.LocalFileSystem()
+    path_str = str(path) if filesystem is not None else os.path.abspath(path)
+    parent, _, name = path_str.rpartition("/")
+    fs.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         write(tmp)
-        os.replace(tmp, path)
+        fs.move(tmp, path_str)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+        if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
+            fs.delete_file(tmp)
+    return Path(path_str)
 
 
-def write_parquet_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
+def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, filesystem: pafs.FileSystem | None = None) -> Path:
     """Write a table atomically (temporary name, then rename)."""
-    return _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", filesystem=filesystem), filesystem)
 
 
 def schema_version(path: str | os.PathLike) -> str:

@@ -1,0 +1,156 @@
+"""The results dataset of a sweep, on any filesystem pyarrow reaches (a local path, file://, s3://, gs://).
+
+    <uri>/<experiment>/<sweep id>/
+        sweep.json                         what was launched, and whether it finished
+        summary.parquet                    one row per run, consolidated
+        summary/run=<n>/summary.parquet    each run's own row (written last: it marks the run complete)
+        orders/run=<n>/orders.parquet      Hive-partitioned: read every run at once
+        utilization/run=<n>/utilization.parquet
+        runs/<n>/                          the run's Hydra folder (local results only)
+
+Every file is written under a temporary name and moved into place, so an interrupted sweep
+leaves no truncated Parquet file; a run whose summary exists with the same `config_hash` is
+complete and is skipped when the sweep is launched again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from .io import _atomic, write_parquet_atomic
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+_SWEEP_ID = re.compile(r"^\d{8}-\d{6}-\d{6}-[0-9a-f]{4}$")
+
+
+def resolve_uri(uri: str) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path) for a local path or any URI pyarrow.fs understands."""
+    if "://" in uri:
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def local_path(uri: str) -> str | None:
+    """The local directory a results URI names, or None when it is remote."""
+    fs, path = resolve_uri(uri)
+    return path if isinstance(fs, pafs.LocalFileSystem) else None
+
+
+def new_sweep_id(now: dt.datetime | None = None) -> str:
+    """Sorts by launch time; the microseconds and a random suffix keep same-second launches apart."""
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:4]}"
+
+
+def config_hash(config: dict) -> str:
+    """A stable hash of a run's model config (what decides its results)."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class SweepStore:
+    """Reads and writes one sweep's results dataset."""
+
+    def __init__(self, uri: str, experiment: str, sweep_id: str):
+        self.uri, self.experiment, self.sweep_id = uri, experiment, sweep_id
+        self.fs, base = resolve_uri(uri)
+        self.root = f"{base.rstrip('/')}/{experiment}/{sweep_id}"
+
+    # --- paths ---------------------------------------------------------------------------------
+    def table_path(self, table: str, run: int) -> str:
+        return f"{self.root}/{table}/run={run}/{table}.parquet"
+
+    def _exists(self, path: str) -> bool:
+        return self.fs.get_file_info(path).type != pafs.FileType.NotFound
+
+    # --- sweep metadata ------------------------------------------------------------------------
+    def write_json(self, name: str, data: dict) -> None:
+        text = json.dumps(data, indent=2, sort_keys=True, default=str)
+
+        def write(tmp: str) -> None:
+            with self.fs.open_output_stream(tmp) as f:
+                f.write(text.encode())
+
+        _atomic(f"{self.root}/{name}", write, self.fs)
+
+    def read_json(self, name: str) -> dict | None:
+        path = f"{self.root}/{name}"
+        if not self._exists(path):
+            return None
+        with self.fs.open_input_stream(path) as f:
+            return json.loads(f.read().decode())
+
+    # --- one run -------------------------------------------------------------------------------
+    def write_table(self, table_name: str, run: int, table: pa.Table) -> None:
+        write_parquet_atomic(table, self.table_path(table_name, run), self.fs)
+
+    def run_summary(self, run: int) -> dict[str, Any] | None:
+        path = self.table_path("summary", run)
+        if not self._exists(path):
+            return None
+        rows = pq.read_table(path, filesystem=self.fs).to_pylist()
+        return rows[0] if rows else None
+
+    def is_complete(self, run: int, config_hash_: str) -> bool:
+        """The run finished before with the same config (a failed or half-written run is redone)."""
+        row = self.run_summary(run)
+        return bool(row) and row.get("status") == "ok" and row.get("config_hash") == config_hash_
+
+    # --- the whole sweep -----------------------------------------------------------------------
+    def run_numbers(self) -> list[int]:
+        selector = pafs.FileSelector(f"{self.root}/summary", allow_not_found=True)
+        runs = []
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.Directory and info.base_name.startswith("run="):
+                if self._exists(f"{info.path}/summary.parquet"):
+                    runs.append(int(info.base_name.split("=", 1)[1]))
+        return sorted(runs)
+
+    def summaries(self) -> pd.DataFrame:
+        """Every run's summary row, with `run`, sorted by run."""
+        frames = []
+        for run in self.run_numbers():
+            frame = pq.read_table(self.table_path("summary", run), filesystem=self.fs).to_pandas()
+            frame.insert(0, "run", run)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": []})
+
+    def consolidate(self) -> pd.DataFrame:
+        """Write summary.parquet from the runs' own summaries (atomically); return it."""
+        frame = self.summaries()
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta.update({b"sim.table": b"summary", b"sim.sweep_id": self.sweep_id.encode(),
+                     b"sim.experiment": self.experiment.encode()})
+        write_parquet_atomic(table.replace_schema_metadata(meta), f"{self.root}/summary.parquet", self.fs)
+        return frame
+
+
+def list_sweeps(uri: str, experiment: str) -> list[str]:
+    """Sweep ids of an experiment, oldest first."""
+    fs, base = resolve_uri(uri)
+    selector = pafs.FileSelector(f"{base.rstrip('/')}/{experiment}", allow_not_found=True)
+    ids = [i.base_name for i in fs.get_file_info(selector)
+           if i.type == pafs.FileType.Directory and _SWEEP_ID.match(i.base_name)]
+    return sorted(ids)
+
+
+def sweep_to_resume(uri: str, experiment: str, signature: str) -> str | None:
+    """The latest sweep of this experiment launched with the same overrides, if any."""
+    for sweep_id in reversed(list_sweeps(uri, experiment)):
+        meta = SweepStore(uri, experiment, sweep_id).read_json("sweep.json") or {}
+        if meta.get("signature") == signature:
+            return sweep_id
+    return None
