@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint clean bench bench-check bench-baseline validate
+.PHONY: run test install lint clean bench bench-check bench-baseline validate test-ray
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)  ## simulate the built-in city at its defaults and print the KPIs
 
 test: $(STAMP)  ## the test suite (benchmarks excluded)
 	$(BIN)/python -m pytest -m "not benchmark" $(PYTEST_ARGS)
+
+test-ray: $(STAMP)  ## install the `ray` extra and run the sweep on a local Ray
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	$(BIN)/python -m pytest tests/test_sweep.py -k ray -v
 
 validate: $(STAMP)  ## rerun the validation cases and rewrite docs/validation.md
 	cd tests && ../$(BIN)/python validation_report.py ../docs/validation.md > /dev/null

@@ -15,7 +15,6 @@ import pytest
 from validation_cases import MMC_CASES, MMC_METRICS, TANDEM, bonferroni, joint_interval, run_ciw, run_model, warmup_comparison
 
 import sim
-from sim.results import ci, t_interval
 
 pytestmark = pytest.mark.statistical
 
@@ -118,15 +117,3 @@ def test_sampled_wip_matches_the_time_average(default_replications, stage):
         throughput = np.count_nonzero((entry >= t0) & (entry < t1)) / (t1 - t0)
         bound = throughput * r.config.output.sample_min
         assert abs(u.loc[rows, "wip"].mean() - r.kpis[f"{stage}_wip_mean"]) <= bound
-
-
-def test_ci_over_replications():
-    summary = pd.DataFrame({"cutoff.time": ["11:00"] * 4 + ["14:00"] * 4, "seed": list(range(8)),
-                            "same_day_hit_rate": [0.9, 0.92, 0.94, 0.96, 0.8, 0.8, 0.8, 0.8]})
-    table = ci(summary, by=["cutoff.time"], metric="same_day_hit_rate")
-    first = table.iloc[0]
-    assert first["n"] == 4 and first["mean"] == pytest.approx(0.93)
-    mean, sd, low, high = t_interval([0.9, 0.92, 0.94, 0.96])
-    assert (first["ci_low"], first["ci_high"]) == pytest.approx((low, high))
-    assert first["ci_low"] < 0.93 < first["ci_high"]
-    assert table.iloc[1]["std"] == 0.0
