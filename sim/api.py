@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from . import __version__
 from .config import SimConfig, load_config
-from .io import orders_to_arrow, summary_to_arrow, utilization_to_arrow, write_orders, write_parquet_atomic
-from .kpis import compute_kpis, hit_flags, wip_samples
+from .io import alerts_to_arrow, orders_to_arrow, summary_to_arrow, utilization_to_arrow, write_orders, write_parquet_atomic
+from .kpis import cold_chain_violations, compute_kpis, order_hits, order_windows, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
 
@@ -27,6 +27,7 @@ class RunResult:
     kpis: dict[str, Any]
     output: ModelOutput = field(repr=False)
     wall_s: float = 0.0
+    model_config: SimConfig | None = field(default=None, repr=False)  # what was simulated (textbook reductions)
 
     @cached_property
     def summary_table(self) -> pa.Table:
@@ -38,13 +39,30 @@ class RunResult:
 
     @cached_property
     def _hit(self):
-        o = self.output.orders
-        return hit_flags(o.promised_by, o.delivered, self.output.end_min)
+        return order_hits(self.model_config or self.config, self.output)
+
+    @cached_property
+    def _extra(self) -> dict:
+        cfg = self.model_config or self.config
+        start, end = order_windows(cfg, self.output)
+        extra = {"window_start": start, "window_end": end, "cold_chain_violation": cold_chain_violations(cfg, self.output)}
+        return {k: v for k, v in extra.items() if v is not None}
 
     @cached_property
     def orders_table(self) -> pa.Table:
         return orders_to_arrow(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
-                               __version__)
+                               __version__, extra=self._extra)
+
+    @cached_property
+    def alerts_table(self) -> pa.Table | None:
+        """Parcel-centre alerts (None when the parcel centre is off)."""
+        if self.output.alerts is None:
+            return None
+        return alerts_to_arrow(self.output.alerts, self.config.start_date, __version__)
+
+    @property
+    def alerts(self) -> pd.DataFrame | None:
+        return None if self.alerts_table is None else self.alerts_table.to_pandas()
 
     @cached_property
     def utilization_table(self) -> pa.Table:
@@ -69,6 +87,8 @@ class RunResult:
         directory = Path(directory)
         paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
                  write_parquet_atomic(self.utilization_table, directory / "utilization.parquet")]
+        if self.alerts_table is not None:
+            paths.append(write_parquet_atomic(self.alerts_table, directory / "alerts.parquet"))
         if orders:
             paths.append(self.write_orders(directory / "orders.parquet"))
         return paths
@@ -76,7 +96,7 @@ class RunResult:
     def write_orders(self, path: str | Path, filesystem=None) -> Path:
         """orders.parquet alone (atomically, in row groups), on a local path or a pyarrow filesystem."""
         return write_orders(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
-                            __version__, path, filesystem=filesystem)
+                            __version__, path, filesystem=filesystem, extra=self._extra)
 
 
 def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResult:
@@ -89,4 +109,4 @@ def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResu
     model = Model(cfg)
     out = model.run(progress=progress)
     kpis = compute_kpis(model.cfg, out)  # the effective config (a textbook reduction in validation runs)
-    return RunResult(config=cfg, kpis=kpis, output=out, wall_s=time.perf_counter() - started)
+    return RunResult(config=cfg, kpis=kpis, output=out, wall_s=time.perf_counter() - started, model_config=model.cfg)

@@ -42,6 +42,7 @@ class NearbyCity:
     departures: list[str] = spec(factory=lambda: ["14:00", "23:00"], time=True)
     delivery_start: str = spec("08:00", time=True, doc="the city's own couriers start delivering")
     local_delivery_h: float = spec(8.0, gt=0.0, le=24.0, doc="hours its couriers take to deliver a day's arrivals")
+    parcels_per_hour: float = spec(0.0, ge=0.0, doc="its couriers' capacity for our parcels (0: unlimited)")
 
 
 def _default_warehouses() -> list[WarehouseSite]:

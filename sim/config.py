@@ -19,6 +19,7 @@ from .lastmile import LastmileConfig
 from .linehaul import LinehaulConfig
 from .promise import PromiseConfig
 from .schema import ConfigError, from_dict, parse_time_min, spec, to_dict
+from .services import ServicesConfig, validate_services
 from .sorting import SortingConfig
 from .validation import ValidationConfig, station_parameters
 from .warehouse import PickupConfig, WarehouseConfig
@@ -76,6 +77,7 @@ class SimConfig:
     linehaul: LinehaulConfig = field(default_factory=LinehaulConfig)
     lastmile: LastmileConfig = field(default_factory=LastmileConfig)
     costs: CostConfig = field(default_factory=CostConfig)
+    services: ServicesConfig = field(default_factory=ServicesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     validation: ValidationConfig | None = spec(None, doc="set (e.g. +validation=mmc) to run a textbook reduction")
 
@@ -143,7 +145,7 @@ def validate(cfg: SimConfig) -> SimConfig:
     for k, c in enumerate(cfg.city.nearby):
         if not c.departures:
             raise ConfigError(f"city.nearby[{k}].departures", [], "need at least one departure a day")
-    parse_time_min(cfg.promise.window_end, "promise.window_end")
+    validate_services(cfg.services, parse_time_min(cfg.promise.window_end, "promise.window_end"))
     make_policy(cfg.cutoff, names)
     from .city import City
 

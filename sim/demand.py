@@ -65,9 +65,15 @@ class OrderTable:
     last_out: np.ndarray = field(default=None)           # latest attempt
     delivered: np.ndarray = field(default=None)
     attempts: np.ndarray = field(default=None)
+    # services (see sim.services); all off by default
+    doorstep: np.ndarray = field(default=None)            # 音尊达: call ahead, hand over at the door
+    refused: np.ndarray = field(default=None)             # will refuse the parcel at the door
+    window: np.ndarray = field(default=None)              # chosen delivery window, -1 for none
+    returned: np.ndarray = field(default=None)            # refused and sent back
+    expedited: np.ndarray = field(default=None)           # raised by a parcel-centre warning
 
     STAGE_COLUMNS = ("promised_by", "pick_start", "picked", "arrived_sort", "sort_start", "sorted",
-                     "departed", "arrived_station", "out_for_delivery", "last_out", "delivered")
+                     "departed", "arrived_station", "out_for_delivery", "last_out", "delivered", "returned")
 
     def __post_init__(self) -> None:
         n = len(self.created)
@@ -78,6 +84,11 @@ class OrderTable:
                 setattr(self, name, np.full(n, np.nan))
         if self.attempts is None:
             self.attempts = np.zeros(n, dtype=np.int8)
+        for name in ("doorstep", "refused", "expedited"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(n, dtype=bool))
+        if self.window is None:
+            self.window = np.full(n, -1, dtype=np.int8)
 
     def __len__(self) -> int:
         return len(self.created)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from .demand import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: service columns in orders, alerts.parquet
 
 # (column in orders.parquet, OrderTable attribute) for the timestamp columns, in chain order
 TIMESTAMP_COLUMNS = (
@@ -47,7 +47,7 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
 
 
 def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
-                    rows: slice = slice(None)) -> pa.Table:
+                    rows: slice = slice(None), extra: dict[str, np.ndarray] | None = None) -> pa.Table:
     """One row per order (see docs/schema.md), for all orders or a slice of them."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
@@ -65,22 +65,34 @@ def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.
     columns["attempts"] = pa.array(o.attempts[rows])
     h = hit[rows]
     columns["hit"] = pa.array(h == 1, mask=h < 0)
+    columns["returned"] = _timestamps(o.returned[rows], start_ms)
+    columns["doorstep"] = pa.array(o.doorstep[rows])
+    extra = extra or {}
+    for name in ("window_start", "window_end"):
+        values = extra.get(name)
+        columns[name] = _timestamps(values[rows] if values is not None else np.full(len(columns["hit"]), np.nan),
+                                    start_ms)
+    cold = extra.get("cold_chain_violation")
+    cold = cold[rows] if cold is not None else np.full(len(columns["hit"]), -1, dtype=np.int8)
+    columns["cold_chain_violation"] = pa.array(cold == 1, mask=cold < 0)
+    columns["expedited"] = pa.array(o.expedited[rows])
     table = pa.table(columns)
     return table.replace_schema_metadata(_metadata("orders", version))
 
 
 def write_orders(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
-                 path: str | os.PathLike, chunk_rows: int = 1 << 19, filesystem: pafs.FileSystem | None = None) -> Path:
+                 path: str | os.PathLike, chunk_rows: int = 1 << 19, filesystem: pafs.FileSystem | None = None,
+                 extra: dict[str, np.ndarray] | None = None) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
 
     def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
-        first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows))
+        first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows), extra)
         with pq.ParquetWriter(tmp, first.schema, compression="zstd", filesystem=filesystem) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
                 writer.write_table(orders_to_arrow(o, start_date, regions, hit, version,
-                                                   slice(start, start + chunk_rows)))
+                                                   slice(start, start + chunk_rows), extra))
 
     return _atomic(path, write, filesystem)
 
@@ -150,3 +162,17 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
         "servers": pa.array(servers, mask=np.isnan(servers)),
     })
     return table.replace_schema_metadata(_metadata("utilization", version))
+
+
+def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
+    """Parcel-centre alerts: one row per order, SLA and level, at the moment it became true."""
+    from .services import LEVEL_NAMES, SLA_NAMES
+
+    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    table = pa.table({
+        "order_id": pa.array(alerts["order_id"].astype(np.int64)),
+        "sla": _labels(alerts["sla"], SLA_NAMES),
+        "level": _labels(alerts["level"], LEVEL_NAMES),
+        "time": _timestamps(alerts["time_min"], start_ms),
+    })
+    return table.replace_schema_metadata(_metadata("alerts", version))

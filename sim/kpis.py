@@ -12,16 +12,24 @@ import numpy as np
 
 from .clock import MIN_PER_DAY, parse_time_min
 from .config import SimConfig
-from .demand import TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
+from .demand import CATEGORY_FRESH, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
 from .model import ModelOutput
+from .services import LEVEL_TIMEOUT, LEVEL_WARNING, parse_windows, window_bounds
 
 STAGES = ("pick", "sort", "linehaul", "lastmile")
 STAGE_RESOURCE = {"pick": "picker", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
 
 
-def hit_flags(promised_by: np.ndarray, delivered: np.ndarray, end_min: float) -> np.ndarray:
-    """1 = delivered by the deadline, 0 = missed, -1 = not known when the clock stopped."""
-    hit = np.where(delivered <= promised_by, 1, 0).astype(np.int8)
+def hit_flags(promised_by: np.ndarray, delivered: np.ndarray, end_min: float,
+              window_start: np.ndarray | None = None, window_end: np.ndarray | None = None) -> np.ndarray:
+    """1 = delivered by the deadline (and inside the chosen window, if any), 0 = missed,
+    -1 = not known when the clock stopped."""
+    ok = delivered <= promised_by
+    if window_start is not None:
+        has = ~np.isnan(window_start)
+        ok = ok & (~has | ((delivered >= window_start) & (delivered <= window_end)))
+        promised_by = np.where(has, np.fmin(window_end, promised_by), promised_by)
+    hit = np.where(ok, 1, 0).astype(np.int8)
     unknown = np.isnan(delivered) & (promised_by > end_min)
     hit[unknown] = -1
     return hit
@@ -57,12 +65,40 @@ def _waits_until(entry: np.ndarray, start: np.ndarray, horizon: float) -> np.nda
     return np.where(np.isnan(entry), 0.0, end - entry)
 
 
+def order_windows(cfg: SimConfig, out: ModelOutput) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Each order's delivery window (按需派送) as absolute minutes, or (None, None) when the service is off."""
+    if cfg.services.windows.share <= 0:
+        return None, None
+    windows = parse_windows(cfg.services.windows.windows, parse_time_min(cfg.promise.window_end))
+    return window_bounds(out.orders.promised_by, out.orders.window, windows)
+
+
+def order_hits(cfg: SimConfig, out: ModelOutput) -> np.ndarray:
+    """hit_flags for every order of a run, windows included."""
+    start, end = order_windows(cfg, out)
+    return hit_flags(out.orders.promised_by, out.orders.delivered, out.end_min, start, end)
+
+
+def cold_chain_violations(cfg: SimConfig, out: ModelOutput) -> np.ndarray | None:
+    """1 where a fresh order spent longer than the limit from pick to door (or still had not arrived
+    when the limit passed before the clock stopped), 0 where it did not, -1 for others; None when off."""
+    limit = cfg.services.fresh.max_pick_to_door_h * 60.0
+    if limit <= 0:
+        return None
+    o = out.orders
+    fresh = (o.category == CATEGORY_FRESH) & ~np.isnan(o.picked)
+    door = np.where(np.isnan(o.delivered), out.end_min, o.delivered)
+    flags = np.full(len(o), -1, dtype=np.int8)
+    flags[fresh] = (door[fresh] - o.picked[fresh] > limit).astype(np.int8)
+    return flags
+
+
 def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     o, horizon = out.orders, out.horizon_min
     t0 = cfg.measure_start_min
     measured = o.created >= t0
     n = int(np.count_nonzero(measured))
-    hit = hit_flags(o.promised_by, o.delivered, out.end_min)
+    hit = order_hits(cfg, out)
     judged = measured & (o.promised_by <= horizon)
     home = o.region == 0
     delivered = measured & ~np.isnan(o.delivered)
@@ -93,6 +129,68 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
     k["bottleneck"] = bottleneck(out, missed)
+    k.update(service_kpis(cfg, out, measured, judged, hit, t0))
+    return k
+
+
+def service_kpis(cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged: np.ndarray, hit: np.ndarray,
+                 t0: float) -> dict[str, float]:
+    """KPIs of the seed's services (NaN where a service is off)."""
+    o, horizon, nan = out.orders, out.horizon_min, float("nan")
+    n = int(np.count_nonzero(measured))
+    k: dict[str, float] = {}
+    # 包裹中心: parcel-centre warnings
+    if out.alerts is not None:
+        a = out.alerts
+        mine = measured[a["order_id"]]
+        warn, tout = mine & (a["level"] == LEVEL_WARNING), mine & (a["level"] == LEVEL_TIMEOUT)
+        k["warnings_per_1000"] = 1000.0 * np.count_nonzero(warn) / n if n else nan
+        k["timeouts_per_1000"] = 1000.0 * np.count_nonzero(tout) / n if n else nan
+        timed_out = np.unique(a["order_id"][tout])
+        timed_out = timed_out[judged[timed_out]]
+        k["timed_out_promise_kept_share"] = float(np.mean(hit[timed_out] == 1)) if timed_out.size else nan
+        first_warning = np.full(len(o), np.inf)
+        np.minimum.at(first_warning, a["order_id"][warn], a["time_min"][warn])
+        missed_warned = judged & (hit == 0) & np.isfinite(first_warning)
+        lead = (o.promised_by - first_warning)[missed_warned]
+        k["warning_lead_p50_min"] = float(np.median(lead)) if lead.size else nan
+        k["missed_with_warning_share"] = (float(np.mean(np.isfinite(first_warning[judged & (hit == 0)])))
+                                          if (judged & (hit == 0)).any() else nan)
+    else:
+        k.update(dict.fromkeys(["warnings_per_1000", "timeouts_per_1000", "timed_out_promise_kept_share",
+                                "warning_lead_p50_min", "missed_with_warning_share"], nan))
+    # 音尊达 doorstep: courier time per parcel by mode, failed attempts, refusals
+    tours = [t for st in out.stations for t in st.tours if t0 <= t[0] < horizon]
+    minutes = sum(t[1] for t in tours)
+    parcels = sum(t[2] for t in tours)
+    door_min, door_parcels = sum(t[4] for t in tours), sum(t[3] for t in tours)
+    per100 = (lambda m, p: m / 60.0 / p * 100.0 if p else nan)
+    k["courier_hours_per_100_parcels"] = per100(minutes, parcels)
+    k["courier_hours_per_100_parcels_standard"] = per100(minutes - door_min, parcels - door_parcels)
+    k["courier_hours_per_100_parcels_doorstep"] = per100(door_min, door_parcels)
+    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
+    for suffix, mode in (("", measured), ("_standard", measured & ~o.doorstep), ("_doorstep", measured & o.doorstep)):
+        attempts = int(o.attempts[mode].sum())
+        failed = attempts - int(np.count_nonzero(done[mode] & (o.attempts[mode] > 0)))
+        k[f"failed_attempt_rate{suffix}"] = failed / attempts if attempts else nan
+    finished = measured & done
+    k["refusal_rate"] = float(np.mean(~np.isnan(o.returned[finished]))) if finished.any() else nan
+    k["tours_per_100_parcels"] = 100.0 * len(tours) / parcels if parcels else nan
+    # 按需派送 windows
+    start, end = order_windows(cfg, out)
+    if start is not None:
+        windowed = measured & ~np.isnan(start) & (end <= horizon)
+        k["window_orders_share"] = float(np.mean(~np.isnan(start[measured]))) if n else nan
+        k["window_hit_rate"] = float(np.mean(hit[windowed] == 1)) if windowed.any() else nan
+        k["window_tours"] = int(sum(1 for t in tours if t[5] > 0))
+    else:
+        k.update({"window_orders_share": nan, "window_hit_rate": nan, "window_tours": nan})
+    # 生鲜 cold chain
+    flags = cold_chain_violations(cfg, out)
+    k["cold_chain_violations"] = int(np.count_nonzero(flags[measured] == 1)) if flags is not None else nan
+    # nearby cities: next-day hit rate per destination
+    for r, city in enumerate(out.city.cfg.nearby, start=1):
+        k[f"next_day_hit_rate_{city.name}"] = _rate(judged & (o.region == r) & (o.tier == TIER_NEXT_DAY), hit)
     return k
 
 
@@ -109,7 +207,7 @@ def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float
     sort_avail = out.sorter_pool.servers * min(open_min_per_day, MIN_PER_DAY) * (horizon - t0) / MIN_PER_DAY
     deps = [d for d in out.departures if t0 <= d.time < horizon]
     truck_cap = sum(d.capacity for d in deps)
-    courier_busy = sum(min(dur, horizon - s) for st in out.stations for s, dur, _ in st.tours if t0 <= s < horizon)
+    courier_busy = sum(min(dur, horizon - s) for st in out.stations for s, dur, *_ in st.tours if t0 <= s < horizon)
     courier_avail = sum(w.on_duty_minutes(t0, horizon) for st in out.stations for w in st.windows)
     return {
         "picker_utilization": picker_busy / picker_avail if picker_avail else float("nan"),
@@ -210,7 +308,7 @@ def wip_samples(out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
     deps = [d for d in out.departures if d.load > 0]
     dep_t = np.array([d.time for d in deps])
     arr_t = np.array([d.arrival for d in deps])
-    tours = np.array([(s, s + dur) for st in out.stations for s, dur, _ in st.tours]).reshape(-1, 2)
+    tours = np.array([(s, s + dur) for st in out.stations for s, dur, *_ in st.tours]).reshape(-1, 2)
     courier_windows = [w for st in out.stations for w in st.windows]
     for stage, (entry, start, exit_) in stage_intervals(out).items():
         entered, started, left = _count_at(entry, at), _count_at(start, at), _count_at(exit_, at)

@@ -87,7 +87,7 @@ class Linehaul:
             ready_mask = o.sorted[pool] <= t
             ready = pool[ready_mask]
             if ready.size > cap:
-                ready = ready[np.lexsort((o.sorted[ready], o.promised_by[ready]))]
+                ready = ready[np.lexsort((o.sorted[ready], o.promised_by[ready], ~o.expedited[ready]))]
                 left = np.concatenate([ready[cap:], pool[~ready_mask]])
                 ready = ready[:cap]
             else:

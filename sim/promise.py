@@ -16,9 +16,10 @@ import numpy as np
 import simpy
 
 from .clock import MIN_PER_DAY
-from .demand import OrderTable
+from .demand import CATEGORY_FRESH, TIER_NAMES, OrderTable
 from .policies import CutoffPolicy, PromiseState
 from .schema import parse_time_min, spec
+from .services import ServicesConfig, choose_windows, parse_windows
 
 
 @dataclass
@@ -43,10 +44,18 @@ class Checkout:
     """The process that promises orders as they are placed and releases them to the first mile."""
 
     def __init__(self, env: simpy.Environment, cfg: PromiseConfig, policy: CutoffPolicy, regions: list[str],
-                 days: int, orders: OrderTable, state: PromiseState, release: Callable[[np.ndarray], None]):
+                 days: int, orders: OrderTable, state: PromiseState, release: Callable[[np.ndarray], None],
+                 services: ServicesConfig | None = None, window_u: np.ndarray | None = None):
         self.env, self.cfg, self.policy, self.regions = env, cfg, policy, regions
         self.orders, self.state, self.release = orders, state, release
         self.window_end_min = parse_time_min(cfg.window_end, "promise.window_end")
+        self.services = services or ServicesConfig()
+        fresh = self.services.fresh
+        self.fresh_cutoff = parse_time_min(fresh.cutoff, "services.fresh.cutoff") if fresh.cutoff else None
+        self.fresh_max_tier = TIER_NAMES.index(fresh.max_tier)
+        self.windows = (parse_windows(self.services.windows.windows, self.window_end_min)
+                        if self.services.windows.share > 0 else None)
+        self.window_u = window_u
         self.horizon_min = days * MIN_PER_DAY
         self.cutoff_log: list[tuple[float, str, float]] = []  # (review time, region, cutoff)
         env.process(self.run())
@@ -67,7 +76,21 @@ class Checkout:
             for r, c in zip(self.regions, cutoffs):
                 self.cutoff_log.append((t, r, c))
             # a batch may straddle midnight: orders of the next day ask again at their own review
-            tier, promised = assign_tiers(o.created[idx], o.region[idx] == 0, cutoffs[o.region[idx]],
-                                          self.window_end_min)
+            cutoff = cutoffs[o.region[idx]]
+            fresh = o.category[idx] == CATEGORY_FRESH
+            if self.fresh_cutoff is not None:
+                cutoff = np.where(fresh, self.fresh_cutoff, cutoff)
+            tier, promised = assign_tiers(o.created[idx], o.region[idx] == 0, cutoff, self.window_end_min)
+            slow = fresh & (tier > self.fresh_max_tier)
+            if slow.any():
+                tier[slow] = self.fresh_max_tier
+                promised[slow] = (np.floor(o.created[idx][slow] / MIN_PER_DAY) + tier[slow]) * MIN_PER_DAY + \
+                    self.window_end_min
             o.tier[idx], o.promised_by[idx] = tier, promised
+            if self.services.windows.share > 0:
+                home = o.region[idx] == 0
+                choice = choose_windows(self.window_u[idx], o.created[idx], np.floor(promised / MIN_PER_DAY),
+                                        self.services.windows.share, self.windows,
+                                        self.services.windows.min_lead_h * 60.0)
+                o.window[idx] = np.where(home, choice, -1)
             self.release(idx)

@@ -68,7 +68,7 @@ class SortingCentre:
             if batch.size == 0:
                 continue
             self.waiting = self.waiting[~arrived]
-            self._sort(batch[np.argsort(o.arrived_sort[batch], kind="stable")])
+            self._sort(batch[np.lexsort((o.arrived_sort[batch], ~o.expedited[batch]))])  # expedited first
 
     def _sort(self, batch: np.ndarray) -> None:
         """Release a batch (in arrival order) into the sorter now."""

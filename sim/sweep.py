@@ -89,6 +89,8 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> N
         if config.output.orders:
             result.write_orders(store.table_path("orders", job_num), filesystem=store.fs)
         store.write_table("utilization", job_num, result.utilization_table)
+        if result.alerts_table is not None:
+            store.write_table("alerts", job_num, result.alerts_table)
         summary = result.summary_table.to_pylist()[0]
         summary.update(row)
         store.write_table("summary", job_num, summary_to_arrow(summary, __version__))

@@ -22,8 +22,8 @@ def test_tour_minutes_formula():
 
 def test_tours_respect_capacity_and_shifts(small_run):
     for station in small_run.output.stations:
-        assert max(n for _, _, n in station.tours) <= small_run.config.lastmile.tour_capacity
-        for start, _, _ in station.tours:
+        assert max(t[2] for t in station.tours) <= small_run.config.lastmile.tour_capacity
+        for start, *_ in station.tours:
             assert any(w.on_duty(start) for w in station.windows)
 
 
