@@ -164,7 +164,10 @@ def service_kpis(cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged:
     minutes = sum(t[1] for t in tours)
     parcels = sum(t[2] for t in tours)
     door_min, door_parcels = sum(t[4] for t in tours), sum(t[3] for t in tours)
-    per100 = (lambda m, p: m / 60.0 / p * 100.0 if p else nan)
+
+    def per100(minutes_: float, parcels_: int) -> float:
+        return minutes_ / 60.0 / parcels_ * 100.0 if parcels_ else nan
+
     k["courier_hours_per_100_parcels"] = per100(minutes, parcels)
     k["courier_hours_per_100_parcels_standard"] = per100(minutes - door_min, parcels - door_parcels)
     k["courier_hours_per_100_parcels_doorstep"] = per100(door_min, door_parcels)
