@@ -85,6 +85,7 @@ class Station:
         self.approach_km = float(city.station_approach_km[sid])
         self.area_km2 = float(city.station_area_km2[sid])
         self.delivery_windows = delivery_windows  # [[start, end], ...] minutes after midnight (按需派送)
+        self.due_min: np.ndarray | None = None  # per order: the window's end or the promise (when windows are on)
         self.doorstep_stop_min = doorstep_stop_min
         self.lead_min = cfg.load_min + self.approach_km * 60.0 / cfg.courier_speed_kmh  # departure to first stop
         self.queue = np.empty(0, dtype=np.int64)   # ready parcels, most urgent first
@@ -119,10 +120,7 @@ class Station:
     def _enqueue(self, idx: np.ndarray) -> None:
         o = self.orders
         merged = np.concatenate([self.queue, idx])
-        due = o.promised_by[merged]
-        if self.delivery_windows is not None:
-            _, end = self.window_bounds(merged)
-            due = np.where(np.isnan(end), due, end)
+        due = o.promised_by[merged] if self.due_min is None else self.due_min[merged]
         self.queue = merged[np.argsort(due, kind="stable")]
         if not self._wakeup.triggered:
             self._wakeup.succeed()

@@ -159,6 +159,11 @@ class Model:
         self.checkout = Checkout(env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None,
                                  self._release, svc, window_u)
         self.checkout.state = LiveState(self)
+        if delivery_windows is not None:
+            due = np.full(len(o), np.nan)
+            self.checkout.due_min = due
+            for station in self.stations:
+                station.due_min = due
 
     def _release(self, idx: np.ndarray) -> None:
         merchant = self.orders.source[idx] == SOURCE_MERCHANT

@@ -19,7 +19,7 @@ from .clock import MIN_PER_DAY
 from .demand import CATEGORY_FRESH, TIER_NAMES, OrderTable
 from .policies import CutoffPolicy, PromiseState
 from .schema import parse_time_min, spec
-from .services import ServicesConfig, choose_windows, parse_windows
+from .services import ServicesConfig, choose_windows, parse_windows, window_bounds
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Checkout:
         self.windows = (parse_windows(self.services.windows.windows, self.window_end_min)
                         if self.services.windows.share > 0 else None)
         self.window_u = window_u
+        self.due_min: np.ndarray | None = None  # set by the model when windows are on
         self.horizon_min = days * MIN_PER_DAY
         self.cutoff_log: list[tuple[float, str, float]] = []  # (review time, region, cutoff)
         env.process(self.run())
@@ -93,4 +94,7 @@ class Checkout:
                                         self.services.windows.share, self.windows,
                                         self.services.windows.min_lead_h * 60.0)
                 o.window[idx] = np.where(home, choice, -1)
+                if self.due_min is not None:  # the last mile works to the window's end
+                    _, end = window_bounds(promised, o.window[idx], self.windows)
+                    self.due_min[idx] = np.where(np.isnan(end), promised, end)
             self.release(idx)

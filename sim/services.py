@@ -176,15 +176,24 @@ class ParcelCentre:
         self.dispatch_min = sla_minutes(cfg.dispatch_sla_h, "services.parcel_centre.dispatch_sla_h")
         self.end_min = end_min
         self.by_source = [np.flatnonzero(orders.source == s) for s in range(len(SOURCE_NAMES))]
+        self.created_by_source = [orders.created[idx] for idx in self.by_source]  # sorted: orders are
         self.pickup_next = np.zeros((2, len(SOURCE_NAMES)), dtype=np.int64)  # [level, source] -> orders checked
-        self.dispatch_done = np.zeros((2, len(orders)), dtype=bool)
-        self.picked_pending = np.empty(0, dtype=np.int64)  # picked parcels whose dispatch checks are still due
+        # dispatch checks still due, bucketed by the scan that will make them: scan -> [(level, orders, moments)]
+        self.dispatch_due: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         self.alerts: list[tuple[np.ndarray, int, int, np.ndarray]] = []  # (orders, sla, level, times)
         env.process(self.run())
 
     def note_picked(self, idx: np.ndarray) -> None:
         """Parcels with a (possibly future) pickup time: their dispatch clock starts then."""
-        self.picked_pending = np.concatenate([self.picked_pending, idx])
+        limit = self.dispatch_min[self.orders.source[idx]]
+        step = self.cfg.check_interval_min
+        for level, frac in ((LEVEL_WARNING, self.cfg.warn_share), (LEVEL_TIMEOUT, 1.0)):
+            when = self.orders.picked[idx] + frac * limit
+            scan = np.ceil(when / step).astype(np.int64)
+            order = np.argsort(scan, kind="stable")
+            keys, first = np.unique(scan[order], return_index=True)
+            for key, chunk in zip(keys.tolist(), np.split(order, first[1:])):
+                self.dispatch_due.setdefault(key, []).append((level, idx[chunk], when[chunk]))
 
     def _raise(self, idx: np.ndarray, sla: int, level: int, times: np.ndarray) -> None:
         if idx.size:
@@ -199,23 +208,17 @@ class ParcelCentre:
             for source, idx in enumerate(self.by_source):
                 limit = frac * self.pickup_min[source]
                 lo = self.pickup_next[level, source]
-                hi = int(np.searchsorted(o.created[idx], t - limit, side="right"))
+                hi = int(np.searchsorted(self.created_by_source[source], t - limit, side="right"))
                 if hi > lo:
                     due = idx[lo:hi]
                     when = o.created[due] + limit
                     late = ~(o.picked[due] <= when)
                     self._raise(due[late], SLA_PICKUP, level, when[late])
                     self.pickup_next[level, source] = hi
-        pending = self.picked_pending
-        if pending.size:
-            for level, frac in levels:
-                when_all = o.picked[pending] + frac * self.dispatch_min[o.source[pending]]
-                mask = (when_all <= t) & ~self.dispatch_done[level, pending]
-                due, when = pending[mask], when_all[mask]
-                self.dispatch_done[level, due] = True
+        for key in [k for k in self.dispatch_due if k * self.cfg.check_interval_min <= t + 1e-9]:
+            for level, due, when in self.dispatch_due.pop(key):
                 late = ~(o.departed[due] <= when)
                 self._raise(due[late], SLA_DISPATCH, level, when[late])
-            self.picked_pending = pending[~self.dispatch_done[LEVEL_TIMEOUT, pending]]
 
     def run(self):
         t = 0.0
