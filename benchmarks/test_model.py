@@ -62,3 +62,16 @@ def test_write_parquet(benchmark):
     out = tempfile.mkdtemp()
     benchmark.pedantic(result.write, args=(out,), rounds=5, iterations=1, warmup_rounds=1)
     record(benchmark, "write_100k", result.kpis["orders_total"], 0)
+
+
+ALL_SERVICES = {"parcel_centre": {"enabled": True, "expedite": True}, "doorstep": {"share": 0.3},
+                "windows": {"share": 0.3}, "fresh": {"max_pick_to_door_h": 8.0, "cutoff": "10:00", "max_tier": "next_day"}}
+
+
+def test_model_100k_with_every_service_on(benchmark):
+    """Parcel-centre warnings, doorstep, time windows and fresh rules all on: the speed target still holds."""
+    config = {"demand": {"orders_per_day": 100_000}, "services": ALL_SERVICES, "output": {"progress": False}}
+    result = benchmark.pedantic(sim.run, args=(config,), rounds=3, iterations=1, warmup_rounds=1)
+    record(benchmark, "model_100k_services", result.kpis["orders_total"], result.output.events)
+    benchmark.extra_info["alerts"] = int(len(result.output.alerts["order_id"]))
+    assert SESSION["model_100k_services.orders_per_s"] >= 250_000
