@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,10 +45,11 @@ class DutyWindow:
 
     start: float
     end: float
+    always: bool = field(init=False, compare=False)
 
-    @property
-    def always(self) -> bool:
-        return self.end - self.start >= MIN_PER_DAY or (self.start == 0.0 and self.end >= MIN_PER_DAY)
+    def __post_init__(self) -> None:
+        always = self.end - self.start >= MIN_PER_DAY or (self.start == 0.0 and self.end >= MIN_PER_DAY)
+        object.__setattr__(self, "always", always)
 
     def on_duty(self, t: float) -> bool:
         if self.always:

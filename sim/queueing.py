@@ -13,7 +13,7 @@ import heapq
 
 import numpy as np
 
-from .clock import DutyWindow
+from .clock import MIN_PER_DAY, DutyWindow
 
 
 def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) -> np.ndarray:
@@ -31,6 +31,7 @@ class ServerPool:
     def __init__(self, windows: list[DutyWindow], start_min: float = 0.0):
         self.windows = list(windows)
         self.always_on = all(w.always for w in self.windows)
+        self._duty = [(w.start, w.end, w.always, w.start < w.end) for w in self.windows]
         if self.always_on:
             self._free = [start_min] * len(self.windows)
         else:
@@ -69,19 +70,30 @@ class ServerPool:
         return np.array(starts)
 
     def _serve_with_shifts(self, arrivals: list[float], service: list[float]) -> np.ndarray:
-        heap, windows = self._free, self.windows
+        heap = self._free
         replace, pop, push = heapq.heapreplace, heapq.heappop, heapq.heappush
+        duty = self._duty  # DutyWindow.next_on_duty, inlined: this loop runs once per order
+        day = MIN_PER_DAY
         starts = [0.0] * len(arrivals)
         for i, (a, s) in enumerate(zip(arrivals, service)):
             while True:
                 f, k = heap[0]
                 t = a if a > f else f
-                on = windows[k].next_on_duty(t)
-                if on == t:
+                begin, end, always, same_day = duty[k]
+                if always:
                     break
+                tod = t % day
+                if same_day:
+                    if begin <= tod < end:
+                        break
+                    on = t - tod + (begin if tod < begin else day + begin)
+                else:
+                    if tod >= begin or tod < end:
+                        break
+                    on = t - tod + begin
                 # this server is off duty at t: re-queue it at its next shift and look again
-                item = pop(heap)
-                push(heap, (on, item[1]))
+                pop(heap)
+                push(heap, (on, k))
             replace(heap, (t + s, k))
             starts[i] = t
         return np.array(starts)

@@ -134,9 +134,12 @@ def failures_before_success(u: np.ndarray, p: float) -> np.ndarray:
 
 
 def draw_service_attributes(o: OrderTable, cfg: ServicesConfig, standard_refusal_prob: float,
-                            rng: np.random.Generator) -> np.ndarray:
+                            rng: np.random.Generator) -> np.ndarray | None:
     """Doorstep flags, doorstep failures and refusals, from the `services` stream (so the core draws never
-    change); returns each order's uniform for choosing a delivery window at checkout."""
+    change); returns each order's uniform for choosing a delivery window at checkout (None when no
+    service needs a draw, so the core scenario costs nothing extra)."""
+    if cfg.doorstep.share <= 0 and cfg.windows.share <= 0 and standard_refusal_prob <= 0 and cfg.doorstep.refusal_prob <= 0:
+        return None
     u = rng.random((4, len(o)))
     o.doorstep[:] = u[0] < cfg.doorstep.share
     door = o.doorstep

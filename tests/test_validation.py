@@ -12,9 +12,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from validation_cases import MMC_CASES, MMC_METRICS, TANDEM, bonferroni, joint_interval, run_ciw, run_model, warmup_comparison
-
-import sim
+from validation_cases import (
+    MMC_CASES,
+    MMC_METRICS,
+    STAGE_TIMES,
+    TANDEM,
+    bonferroni,
+    joint_interval,
+    little_runs,
+    littles_law,
+    run_ciw,
+    run_model,
+    warmup_comparison,
+)
 
 pytestmark = pytest.mark.statistical
 
@@ -75,28 +85,13 @@ def test_warm_up_removes_the_initialisation_bias():
 @pytest.fixture(scope="module")
 def default_replications():
     # Little's law holds over a window that starts and ends in the same periodic state: the
-    # station backlog carried over midnight settles after the first day (docs/validation.md),
-    # so the window starts after two days here.
-    return [sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "output": {"progress": False, "sample_min": 5.0}})
-            for s in range(1, 6)]
-
-
-STAGE_TIMES = {"pick": ("created", "picked"), "sort": ("arrived_sort", "sorted"),
-               "linehaul": ("sorted", "arrived_station"), "lastmile": ("arrived_station", "delivered")}
+    # station backlog carried over midnight settles after the first day (docs/validation.md).
+    return little_runs()
 
 
 @pytest.mark.parametrize("stage", list(STAGE_TIMES))
 def test_littles_law_on_the_default_city(default_replications, stage):
-    wip, flow = [], []
-    for r in default_replications:
-        o = r.output.orders
-        entry, exit_ = (getattr(o, name) for name in STAGE_TIMES[stage])
-        t0, t1 = r.config.measure_start_min, r.output.horizon_min
-        entered = (entry >= t0) & (entry < t1)
-        throughput = np.count_nonzero(entered) / (t1 - t0)
-        sojourn = np.where(np.isnan(exit_), r.output.end_min, exit_)[entered] - entry[entered]
-        wip.append(r.kpis[f"{stage}_wip_mean"])
-        flow.append(throughput * sojourn.mean())
+    wip, flow = littles_law(default_replications, stage)
     diff, half = joint_interval(wip, flow, bonferroni(len(STAGE_TIMES)))
     assert abs(diff) <= half, (f"{stage}: time-average WIP {np.mean(wip):.1f} vs throughput x time in stage "
                                f"{np.mean(flow):.1f}; difference {diff:.1f}, joint half-width {half:.1f}")

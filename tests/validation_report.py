@@ -10,7 +10,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from validation_cases import MMC_CASES, MMC_METRICS, TANDEM, bonferroni, joint_interval, run_ciw, run_model, warmup_comparison
+from validation_cases import (
+    MMC_CASES,
+    MMC_METRICS,
+    STAGE_TIMES,
+    TANDEM,
+    bonferroni,
+    joint_interval,
+    little_runs,
+    littles_law,
+    run_ciw,
+    run_model,
+    warmup_comparison,
+)
 
 import sim
 from sim.io import _atomic
@@ -32,22 +44,10 @@ def _verdict(theory, model, reference, metric, level):
 
 
 def _little_rows() -> list[str]:
-    rows = []
-    runs = [sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "output": {"progress": False}})
-            for s in range(1, 6)]
-    times = {"pick": ("created", "picked"), "sort": ("arrived_sort", "sorted"),
-             "linehaul": ("sorted", "arrived_station"), "lastmile": ("arrived_station", "delivered")}
-    for stage, (a, b) in times.items():
-        wip, flow = [], []
-        for r in runs:
-            o = r.output.orders
-            entry, exit_ = getattr(o, a), getattr(o, b)
-            t0, t1 = r.config.measure_start_min, r.output.horizon_min
-            entered = (entry >= t0) & (entry < t1)
-            sojourn = np.where(np.isnan(exit_), r.output.end_min, exit_)[entered] - entry[entered]
-            wip.append(r.kpis[f"{stage}_wip_mean"])
-            flow.append(np.count_nonzero(entered) / (t1 - t0) * sojourn.mean())
-        diff, half = joint_interval(wip, flow, bonferroni(4))
+    rows, runs = [], little_runs()
+    for stage in STAGE_TIMES:
+        wip, flow = littles_law(runs, stage)
+        diff, half = joint_interval(wip, flow, bonferroni(len(STAGE_TIMES)))
         verdict = "agrees" if abs(diff) <= half else "**DISAGREES**"
         rows.append(f"| {stage} | {np.mean(wip):,.1f} | {np.mean(flow):,.1f} | {diff:+.1f} ± {half:.1f} | {verdict} |")
     return rows
