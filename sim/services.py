@@ -36,7 +36,7 @@ class ParcelCentreConfig:
                                doc="hours from pickup to leaving the sorting centre: a number or one per source")
     warn_share: float = spec(0.8, gt=0.0, lt=1.0, doc="'about to time out' at this share of the SLA")
     check_interval_min: float = spec(15.0, gt=0.0, le=240.0, doc="how often the parcel centre scans (alerts keep exact times)")
-    expedite: bool = spec(False, doc="on a warning, the parcel goes first in sort waves and onto trucks")
+    expedite: bool = spec(False, doc="on a warning, the parcel goes first in pickup rounds, sort waves and onto trucks")
 
 
 @dataclass

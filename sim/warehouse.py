@@ -93,7 +93,8 @@ class MerchantPickup:
             ready = self.waiting[o.created[self.waiting] <= t]
             if ready.size == 0:
                 continue
-            urgent_first = ready[np.lexsort((o.created[ready], o.promised_by[ready]))]
+            # expedited (parcel-centre warning) first, then the most urgent promise
+            urgent_first = ready[np.lexsort((o.created[ready], o.promised_by[ready], ~o.expedited[ready]))]
             taken = urgent_first[: self.capacity]
             n = taken.size
             # collections spread evenly over the outbound part of the round
