@@ -141,7 +141,7 @@ def report() -> str:
 
 def main(path: str = "docs/validation.md") -> None:
     text = report()
-    _atomic(Path(path), lambda tmp: tmp.write_text(text))
+    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text))
     print(text)
     print(f"\nwrote {path}", file=sys.stderr)
 

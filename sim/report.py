@@ -1,0 +1,276 @@
+"""The analyst report of a sweep: figures (PNG and SVG) and one self-contained HTML page.
+
+    python -m sim.report RESULTS_DIR [--run N] [--target 0.95] [--out DIR]     (or: sim-report ...)
+
+RESULTS_DIR is a sweep folder (`<results.uri>/<experiment>/<sweep id>/`). The figures show the
+same-day hit rate against the cutoff with 95% confidence bands over replications, the coverage x
+hit-rate frontier, cost against hit rate, and, for one run, the backlog per stage and the
+parcel-centre warnings by hour; a table ranks the policies that meet the target by coverage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import html
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .results import ci, load_summary  # noqa: E402
+
+BOOKKEEPING = {"seed", "wall_s", "events", "version", "run", "status", "error", "overrides", "config_hash",
+               "sweep_id", "experiment"}
+
+
+def sweep_dimensions(summary: pd.DataFrame) -> list[str]:
+    """Config columns (dotted names) that vary across the runs, seeds left out: what the sweep studies."""
+    dims = []
+    for col in summary.columns:
+        if "." not in col or col in BOOKKEEPING or col.startswith("results."):
+            continue
+        if summary[col].astype(str).nunique(dropna=False) > 1:
+            dims.append(col)
+    return dims
+
+
+def _axes(summary: pd.DataFrame) -> tuple[str | None, list[str]]:
+    """(x dimension, the dimensions drawn as separate lines)."""
+    dims = sweep_dimensions(summary)
+    if not dims:
+        return None, []
+    x = "cutoff.time" if "cutoff.time" in dims else dims[0]
+    return x, [d for d in dims if d != x]
+
+
+def _label(row: pd.Series, dims: list[str]) -> str:
+    return ", ".join(f"{d.split('.')[-1]}={row[d]}" for d in dims) or "all runs"
+
+
+def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
+    """One row per scenario (a combination of the swept values): mean and 95% interval of the hit rate,
+    coverage and cost over its replications, and whether it meets the target."""
+    x, lines = _axes(summary)
+    by = ([x] if x else []) + lines
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    table = None
+    for metric in ("same_day_hit_rate", "same_day_coverage", "cost_per_order"):
+        part = ci(ok, by=by, metric=metric).drop(columns=["metric", "confidence"])
+        part = part.rename(columns={c: f"{metric}_{c}" for c in ("n", "mean", "std", "ci_low", "ci_high")})
+        table = part if table is None else table.merge(part, on=by) if by else pd.concat([table, part], axis=1)
+    table["meets_target"] = table["same_day_hit_rate_mean"] >= target
+    table["label"] = [_label(row, lines) for _, row in table.iterrows()]
+    return table
+
+
+def top_policies(table: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
+    """Scenarios meeting the target, most same-day coverage first."""
+    return table[table["meets_target"]].sort_values(
+        ["same_day_coverage_mean", "cost_per_order_mean"], ascending=[False, True]).head(limit)
+
+
+def _save(fig, out: Path, name: str) -> dict:
+    png, svg = out / f"{name}.png", out / f"{name}.svg"
+    fig.savefig(png, dpi=110, bbox_inches="tight")
+    fig.savefig(svg, bbox_inches="tight")
+    plt.close(fig)
+    return {"name": name, "png": png, "svg": svg}
+
+
+def figure_hit_vs_cutoff(table: pd.DataFrame, summary: pd.DataFrame, target: float, out: Path) -> dict:
+    x, _ = _axes(summary)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for label, group in table.groupby("label", sort=True):
+        group = group.sort_values(x) if x else group
+        xs = group[x].astype(str).tolist() if x else ["all"]
+        ax.plot(xs, group["same_day_hit_rate_mean"], marker="o", label=label)
+        ax.fill_between(xs, group["same_day_hit_rate_ci_low"], group["same_day_hit_rate_ci_high"], alpha=0.2)
+    ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.set_xlabel(x or "")
+    ax.set_ylabel("same-day hit rate (95% CI over replications)")
+    ax.set_title("Same-day hit rate against the cutoff")
+    ax.legend(fontsize=8)
+    return _save(fig, out, "hit_rate_vs_cutoff")
+
+
+def figure_frontier(table: pd.DataFrame, target: float, out: Path) -> dict:
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    err = np.vstack([table["same_day_hit_rate_mean"] - table["same_day_hit_rate_ci_low"],
+                     table["same_day_hit_rate_ci_high"] - table["same_day_hit_rate_mean"]])
+    ax.errorbar(table["same_day_coverage_mean"], table["same_day_hit_rate_mean"], yerr=np.nan_to_num(err), fmt="o",
+                alpha=0.8)
+    pts = table.sort_values("same_day_coverage_mean", ascending=False)
+    best, frontier = -np.inf, []
+    for _, row in pts.iterrows():  # not dominated: no other scenario has both more coverage and a higher hit rate
+        if row["same_day_hit_rate_mean"] > best:
+            frontier.append(row)
+            best = row["same_day_hit_rate_mean"]
+    if frontier:
+        front = pd.DataFrame(frontier)
+        ax.plot(front["same_day_coverage_mean"], front["same_day_hit_rate_mean"], color="black", linewidth=1,
+                label="frontier")
+    ax.axhline(target, color="red", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.set_xlabel("same-day coverage (share of home-city orders offered same-day)")
+    ax.set_ylabel("same-day hit rate")
+    ax.set_title("Coverage against hit rate: each point a policy and capacity")
+    ax.legend(fontsize=8)
+    return _save(fig, out, "coverage_hit_frontier")
+
+
+def figure_cost(table: pd.DataFrame, out: Path) -> dict:
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for label, group in table.groupby("label", sort=True):
+        ax.scatter(group["same_day_hit_rate_mean"], group["cost_per_order_mean"], label=label)
+    ax.set_xlabel("same-day hit rate")
+    ax.set_ylabel("cost per order (CNY)")
+    ax.set_title("Cost per order against hit rate")
+    ax.legend(fontsize=8)
+    return _save(fig, out, "cost_vs_hit_rate")
+
+
+def run_tables(sweep: Path, run: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One run's backlog per stage by hour, and its parcel-centre alerts by hour and level (None if off)."""
+    util = pd.read_parquet(sweep / "utilization" / f"run={run}")
+    util["hour"] = util["time"].dt.floor("h")
+    backlog = util.groupby(["hour", "stage"], observed=True)["wip"].mean().unstack("stage")
+    alerts_dir = sweep / "alerts" / f"run={run}"
+    if not alerts_dir.exists():
+        return backlog, None
+    alerts = pd.read_parquet(alerts_dir)
+    alerts["hour"] = alerts["time"].dt.floor("h")
+    by_hour = alerts.groupby(["hour", "level"], observed=True).size().unstack("level", fill_value=0)
+    return backlog, by_hour
+
+
+def figure_run(sweep: Path, run: int, out: Path) -> dict:
+    backlog, alerts = run_tables(sweep, run)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    for stage in backlog.columns:
+        top.plot(backlog.index, backlog[stage], label=str(stage))
+    top.set_ylabel("orders in stage (hourly mean)")
+    top.set_title(f"Run {run}: backlog per stage by hour")
+    top.legend(fontsize=8)
+    if alerts is None:
+        bottom.text(0.5, 0.5, "parcel centre off in this sweep: no warnings", ha="center", va="center",
+                    transform=bottom.transAxes)
+    else:
+        bottom_acc = np.zeros(len(alerts))
+        for level in alerts.columns:
+            bottom.bar(alerts.index, alerts[level], bottom=bottom_acc, width=1 / 24, label=str(level))
+            bottom_acc = bottom_acc + alerts[level].to_numpy()
+        bottom.legend(fontsize=8)
+    bottom.set_ylabel("parcel-centre alerts per hour")
+    fig.autofmt_xdate()
+    return _save(fig, out, f"run_{run}_backlog_and_warnings")
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="data")
+
+
+def write_report(sweep: str | Path, out: str | Path | None = None, run: int | None = None,
+                 target: float = 0.95) -> Path:
+    """Write report.html and the figures for a sweep folder; returns the HTML path."""
+    sweep = Path(sweep)
+    out = Path(out) if out else sweep / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = load_summary(sweep)
+    meta = json.loads((sweep / "sweep.json").read_text()) if (sweep / "sweep.json").exists() else {}
+    table = scenario_table(summary, target)
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    if run is None:  # the run that missed most: where the bottleneck shows
+        run = int(ok.sort_values("same_day_hit_rate").iloc[0]["run"])
+    figures = [figure_hit_vs_cutoff(table, summary, target, out), figure_frontier(table, target, out),
+               figure_cost(table, out), figure_run(sweep, run, out)]
+    x, lines = _axes(summary)
+    shown = ([x] if x else []) + lines
+    top = top_policies(table)
+    interval = (lambda frame, m: [f"{a:.3f} [{b:.3f}, {c:.3f}]" for a, b, c in  # noqa: E731
+                                  zip(frame[f"{m}_mean"], frame[f"{m}_ci_low"], frame[f"{m}_ci_high"])])
+    ranked = top[shown].copy()
+    for metric, title in (("same_day_coverage", "same-day coverage"), ("same_day_hit_rate", "same-day hit rate"),
+                          ("cost_per_order", "cost per order (CNY)")):
+        ranked[title] = interval(top, metric)
+    ranked["replications"] = top["same_day_hit_rate_n"].to_numpy()
+    table.to_csv(out / "scenarios.csv", index=False)
+    common = {c: summary[c].iloc[0] for c in summary.columns
+              if "." in c and c not in shown and summary[c].astype(str).nunique(dropna=False) == 1}
+    chosen = summary[summary["run"] == run].iloc[0]
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Sweep report: {html.escape(str(meta.get('experiment', sweep.parent.name)))} / {html.escape(sweep.name)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+img {{ max-width: 100%; margin: 0.5em 0 1.5em; }}
+table.data {{ border-collapse: collapse; font-size: 0.85em; }}
+table.data td, table.data th {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
+.meta td {{ padding: 1px 10px 1px 0; }}
+</style></head><body>
+<h1>Sweep report</h1>
+<table class="meta">
+<tr><td>experiment</td><td>{html.escape(str(meta.get('experiment', sweep.parent.name)))}</td></tr>
+<tr><td>sweep</td><td>{html.escape(sweep.name)}</td></tr>
+<tr><td>runs</td><td>{len(summary)} ({int((summary.get('status', pd.Series(dtype=str)) == 'failed').sum())} failed)</td></tr>
+<tr><td>swept</td><td>{html.escape(', '.join(shown) or 'nothing but seeds')}</td></tr>
+<tr><td>target same-day hit rate</td><td>{target:.0%}</td></tr>
+<tr><td>results written by</td><td>sim {html.escape(str(summary['version'].iloc[0]) if 'version' in summary else '?')}</td></tr>
+<tr><td>report written by</td><td>sim {__version__} on {dt.date.today().isoformat()}</td></tr>
+</table>
+<h2>Policies meeting the target, most coverage first</h2>
+<p>Means over replications with 95% t-intervals; a scenario meets the target when its mean same-day hit rate
+is at least {target:.0%}.</p>
+{_table_html(ranked) if len(top) else '<p>No scenario meets the target.</p>'}
+<h2>Same-day hit rate against the cutoff</h2>
+{_img(figures[0]['png'])}
+<h2>Coverage and hit rate</h2>
+{_img(figures[1]['png'])}
+<h2>Cost</h2>
+{_img(figures[2]['png'])}
+<h2>Run {run}: where the backlog builds</h2>
+<p>Run {run} ({html.escape(', '.join(f'{d}={chosen[d]}' for d in shown + ['seed']))}): same-day hit rate
+{chosen['same_day_hit_rate']:.3f}, bottleneck <b>{html.escape(str(chosen.get('bottleneck', '')))}</b>.</p>
+{_img(figures[3]['png'])}
+<h2>Configuration shared by every run</h2>
+{_table_html(pd.DataFrame({'key': list(common), 'value': [str(v) for v in common.values()]}))}
+</body></html>
+"""
+    path = out / "report.html"
+    path.write_text(page)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sim-report", description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", help="a sweep folder: <results.uri>/<experiment>/<sweep id>")
+    parser.add_argument("--run", type=int, default=None, help="the run whose backlog to show (default: worst hit rate)")
+    parser.add_argument("--target", type=float, default=0.95, help="target same-day hit rate (default 0.95)")
+    parser.add_argument("--out", default=None, help="output folder (default: RESULTS_DIR/report)")
+    args = parser.parse_args(argv)
+    sweep = Path(args.results_dir)
+    if not (sweep / "summary.parquet").exists():
+        print(f"error: {sweep} is not a sweep folder (no summary.parquet)", file=sys.stderr)
+        return 2
+    if not 0 < args.target <= 1:
+        print(f"error: --target {args.target} must be in (0, 1]", file=sys.stderr)
+        return 2
+    path = write_report(sweep, args.out, args.run, args.target)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

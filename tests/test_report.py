@@ -1,0 +1,92 @@
+"""The analyst report, tested as a user would: built from a real sweep, its figures' data checked
+against the summary, and rendered by headless Chromium (skipped where Chromium is absent)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.report import scenario_table, sweep_dimensions, top_policies
+from sim.results import ci
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    proc = subprocess.run([sys.executable, "-m", "sim", "+experiment=smoke", "services.parcel_centre.enabled=true",
+                           f"results.uri={results}"], cwd=results, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return next((results / "smoke").iterdir())
+
+
+@pytest.fixture(scope="module")
+def report(sweep_dir):
+    script = Path(sys.executable).parent / "sim-report"
+    proc = subprocess.run([str(script), str(sweep_dir), "--target", "0.9"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return sweep_dir / "report" / "report.html"
+
+
+def test_report_files(report):
+    out = report.parent
+    for name in ("hit_rate_vs_cutoff", "coverage_hit_frontier", "cost_vs_hit_rate"):
+        assert (out / f"{name}.png").stat().st_size > 1000 and (out / f"{name}.svg").exists()
+    assert list(out.glob("run_*_backlog_and_warnings.png")) and list(out.glob("run_*_backlog_and_warnings.svg"))
+
+
+def test_report_is_self_contained_and_says_where_it_came_from(report, sweep_dir):
+    text = report.read_text()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', text)
+    assert sources and all(s.startswith("data:") for s in sources), "figures are embedded, nothing is fetched"
+    assert "http://" not in text and "https://" not in text
+    assert sweep_dir.name in text and "smoke" in text and "sim 0.1.0" in text
+    assert "Policies meeting the target" in text
+
+
+def test_figure_data_match_the_summary(sweep_dir):
+    summary = pd.read_parquet(sweep_dir / "summary.parquet")
+    assert sweep_dimensions(summary) == ["cutoff.time", "capacity.couriers_per_station"]
+    table = scenario_table(summary, target=0.9)
+    expected = ci(summary, by=["cutoff.time", "capacity.couriers_per_station"], metric="same_day_hit_rate")
+    merged = table.merge(expected, on=["cutoff.time", "capacity.couriers_per_station"])
+    assert len(merged) == 4
+    np.testing.assert_allclose(merged["same_day_hit_rate_mean"], merged["mean"])
+    np.testing.assert_allclose(merged["same_day_hit_rate_ci_low"], merged["ci_low"])
+    means = summary.groupby("cutoff.time")["same_day_coverage"].mean()
+    for _, row in table.iterrows():
+        direct = summary[(summary["cutoff.time"] == row["cutoff.time"])
+                         & (summary["capacity.couriers_per_station"] == row["capacity.couriers_per_station"])]
+        assert row["same_day_coverage_mean"] == pytest.approx(direct["same_day_coverage"].mean())
+    assert means.is_monotonic_increasing  # later cutoff, more coverage
+    top = top_policies(table)
+    assert (top["same_day_hit_rate_mean"] >= 0.9).all()
+    assert top["same_day_coverage_mean"].is_monotonic_decreasing
+
+
+def test_bad_folder_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a sweep folder" in proc.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make report-deps installs it)")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1200,1800",
+                           f"--screenshot={shot}", report.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.exists(), proc.stderr[-2000:]
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.std() > 0.05, "the screenshot is blank"
+    assert (pixels < 0.5).mean() > 0.005, "no text or lines drawn"
