@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint clean bench bench-check bench-baseline validate test-ray report-deps
+.PHONY: run test install lint clean bench bench-check bench-baseline validate test-ray test-optuna report-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)  ## the test suite (benchmarks excluded)
 test-ray: $(STAMP)  ## install the `ray` extra and run the sweep on a local Ray
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	$(BIN)/python -m pytest tests/test_sweep.py -k ray -v
+
+test-optuna: $(STAMP)  ## install the `optuna` extra and run the policy search test
+	$(BIN)/python -m pip install --quiet -e ".[dev,optuna]"
+	$(BIN)/python -m pytest tests/test_sweep.py -k optuna -v
 
 report-deps:  ## Debian's Chromium, for the test that renders the sweep report headless
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)

@@ -44,15 +44,15 @@ def _register_base() -> None:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def _app(cfg: DictConfig) -> float:
+def _app(cfg: DictConfig) -> float | list[float]:
     global _task_started
     _task_started = True
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        sweep.run_sweep_job(cfg, hydra_cfg.job.num, list(hydra_cfg.overrides.task))
-        return float("nan")
+        return sweep.run_sweep_job(cfg, hydra_cfg.job.num, list(hydra_cfg.overrides.task))
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("results", None)
+    data.pop("search", None)
     try:
         config = load_config(data)
     except ConfigError as exc:

@@ -96,11 +96,15 @@ class SweepStore:
     def write_table(self, table_name: str, run: int, table: pa.Table) -> None:
         write_parquet_atomic(table, self.table_path(table_name, run), self.fs)
 
-    def run_summary(self, run: int) -> dict[str, Any] | None:
+    def run_rows(self, run: int) -> list[dict[str, Any]]:
+        """A run's summary rows (one, or one per replication of a search trial)."""
         path = self.table_path("summary", run)
         if not self._exists(path):
-            return None
-        rows = pq.read_table(path, filesystem=self.fs).to_pylist()
+            return []
+        return pq.read_table(path, filesystem=self.fs).to_pylist()
+
+    def run_summary(self, run: int) -> dict[str, Any] | None:
+        rows = self.run_rows(run)
         return rows[0] if rows else None
 
     def is_complete(self, run: int, config_hash_: str) -> bool:

@@ -6,6 +6,7 @@ Front-door code (it imports Hydra); the model and `sim.store` never do.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -14,6 +15,8 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -47,7 +50,9 @@ register_resolvers()  # also in joblib/submitit workers, which import this modul
 
 
 def count_jobs(config: DictConfig) -> int | None:
-    """How many jobs the basic sweeper will launch (the product of the sweep overrides' sizes)."""
+    """How many jobs the sweeper will launch: an optimiser's trials, or the grid's size."""
+    if config.hydra.sweeper.get("n_trials"):
+        return int(config.hydra.sweeper.n_trials)
     try:
         params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
         parsed = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
@@ -67,42 +72,76 @@ def run_overrides(task_overrides: list[str]) -> list[str]:
     return [o.replace("\\:", ":") for o in task_overrides if not o.lstrip("+~").startswith(("results.", "hydra."))]
 
 
-def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> None:
-    """One job of a sweep: skip it if complete, else simulate and write its partition; never raise."""
-    results = cfg.results
+def objectives(rows: list[dict], target: float) -> list[float]:
+    """A trial's score over its replications: [same-day coverage, or minus ten times the shortfall when the mean
+    same-day hit rate misses the target (worse than any feasible policy, better the closer it gets), cost per order]."""
+    ok = [r for r in rows if r.get("status") == "ok"]
+    if not ok:
+        return [float("nan"), float("nan")]
+    hit = float(np.nanmean([r["same_day_hit_rate"] for r in ok]))
+    coverage = float(np.mean([r["same_day_coverage"] for r in ok]))
+    cost = float(np.mean([r["cost_per_order"] for r in ok]))
+    return [coverage if hit >= target else -10.0 * (target - hit), cost]
+
+
+def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> list[float]:
+    """One job of a sweep: skip it if complete, else simulate (`search.replications` seeds from `seed`) and
+    write its partition; never raise. Returns the trial's objectives for a sweeper that optimises."""
+    results, search = cfg.results, cfg.search
     store = SweepStore(results.uri, results.experiment, results.sweep_id)
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("results", None)
+    data.pop("search", None)
+    if search.get("cutoff_min") is not None:  # an ordered search parameter for the cutoff: minutes after midnight
+        minutes = int(search.cutoff_min)
+        data["cutoff"] = {**data["cutoff"], "time": f"{minutes // 60:02d}:{minutes % 60:02d}"}
     overrides = run_overrides(task_overrides)
-    row: dict[str, Any] = {"status": "ok", "error": "", "overrides": json.dumps(overrides),
-                           "experiment": results.experiment, "sweep_id": results.sweep_id}
+    replications = int(search.replications)
+    base = {"status": "ok", "error": "", "overrides": json.dumps(overrides), "experiment": results.experiment,
+            "sweep_id": results.sweep_id}
     started = time.perf_counter()
     try:
         config = load_config(data)
         digest = config_hash({k: v for k, v in config.to_dict().items() if k != "output"}
-                             | {"output.orders": config.output.orders})
-        row["config_hash"] = digest
+                             | {"output.orders": config.output.orders, "replications": replications})
+        base["config_hash"] = digest
         if store.is_complete(job_num, digest):
             log.info("run %d is complete already (config %s): skipped", job_num, digest)
-            return
-        result = run(config)
-        if config.output.orders:
-            result.write_orders(store.table_path("orders", job_num), filesystem=store.fs)
-        store.write_table("utilization", job_num, result.utilization_table)
-        if result.alerts_table is not None:
-            store.write_table("alerts", job_num, result.alerts_table)
-        summary = result.summary_table.to_pylist()[0]
-        summary.update(row)
-        store.write_table("summary", job_num, summary_to_arrow(summary, __version__))
+            return objectives(store.run_rows(job_num), search.target)
+        rows, utilization = [], []
+        for r in range(replications):
+            rep_config = dataclasses.replace(config, seed=config.seed + r) if r else config
+            result = run(rep_config)
+            if config.output.orders and replications == 1:
+                result.write_orders(store.table_path("orders", job_num), filesystem=store.fs)
+            if result.alerts_table is not None and replications == 1:
+                store.write_table("alerts", job_num, result.alerts_table)
+            utilization.append(result.utilization_table)
+            row = result.summary_table.to_pylist()[0]
+            row.update(base)
+            if replications > 1:
+                row["replication"] = r
+            rows.append(row)
+        store.write_table("utilization", job_num, pa.concat_tables(utilization))
+        store.write_table("summary", job_num, summary_rows_to_arrow(rows))
+        score = objectives(rows, search.target)
         log.info("run %d done in %.2f s: same-day hit rate %.3f", job_num, time.perf_counter() - started,
-                 result.kpis["same_day_hit_rate"])
+                 float(np.mean([row["same_day_hit_rate"] for row in rows])))
+        return score
     except Exception as exc:  # a failed run is recorded, the sweep goes on
         log.error("run %d failed: %s\n%s", job_num, exc, traceback.format_exc())
-        row.update({"status": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
-                    "wall_s": time.perf_counter() - started})
+        row = dict(base, status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                   wall_s=time.perf_counter() - started)
         row.setdefault("config_hash", "")
         row.update(flatten(data))
         store.write_table("summary", job_num, summary_to_arrow(row, __version__))
+        return [float("nan"), float("nan")]
+
+
+def summary_rows_to_arrow(rows: list[dict]) -> pa.Table:
+    """Summary rows of one job (several when a trial runs replications) as one table."""
+    tables = [summary_to_arrow(row, __version__) for row in rows]
+    return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
 
 
 class Progress(threading.Thread):
@@ -123,11 +162,11 @@ class Progress(threading.Thread):
 
     def poll(self) -> None:
         frame = self.store.summaries()
-        done = len(frame)
+        done = int(frame["run"].nunique()) if len(frame) else 0  # a search trial's replications share a run
         if done == self.seen:
             return
         self.seen = done
-        failed = int((frame.get("status") == "failed").sum()) if done else 0
+        failed = int(frame.loc[frame["status"] == "failed", "run"].nunique()) if done else 0
         elapsed, new = time.monotonic() - self.started, done - self.already
         left = elapsed / new * (self.total - done) if new > 0 and self.total else float("nan")
         if self.bar is not None:
@@ -179,9 +218,10 @@ class SweepCallback(Callback):
         store, progress = _ACTIVE.pop("store"), _ACTIVE.pop("progress")
         progress.finish()
         frame = store.consolidate()
-        failed = frame[frame["status"] == "failed"] if len(frame) else frame
+        failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
+        runs = int(frame["run"].nunique()) if len(frame) else 0
         meta = store.read_json("sweep.json") or {}
-        meta.update({"finished": True, "runs": len(frame), "failed": len(failed)})
+        meta.update({"finished": True, "runs": runs, "failed": len(failed)})
         store.write_json("sweep.json", meta)
-        OUTCOME.update({"root": store.root, "runs": len(frame), "failed": failed["run"].tolist(),
+        OUTCOME.update({"root": store.root, "runs": runs, "failed": failed["run"].tolist(),
                         "first_error": failed["error"].iloc[0] if len(failed) else ""})

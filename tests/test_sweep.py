@@ -180,3 +180,17 @@ def test_ray_launcher_on_a_local_ray(tmp_path):
 def test_sweep_ids_sort_by_launch_and_stay_unique():
     ids = [new_sweep_id() for _ in range(50)]
     assert len(set(ids)) == 50 and ids == sorted(ids)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+                    reason="the `optuna` extra is not installed (make test-optuna installs it)")
+def test_policy_search_with_the_optuna_sweeper(tmp_path):
+    proc = sweep("+experiment=policy_search", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.n_startup_trials=2",
+                 "search.replications=2", "demand.orders_per_day=20000", f"results.uri={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    root = only_sweep(tmp_path, "policy_search")
+    summary = pd.read_parquet(root / "summary.parquet")
+    assert sorted(summary["run"].unique()) == [0, 1, 2, 3]
+    assert (summary.groupby("run")["replication"].apply(sorted) == pd.Series([[0, 1]] * 4, index=range(4))).all()
+    assert (summary.groupby("run")["seed"].nunique() == 2).all()
+    assert "Pareto" in proc.stdout + proc.stderr
