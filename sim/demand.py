@@ -71,6 +71,7 @@ class OrderTable:
     window: np.ndarray = field(default=None)              # chosen delivery window, -1 for none
     returned: np.ndarray = field(default=None)            # refused and sent back
     expedited: np.ndarray = field(default=None)           # raised by a parcel-centre warning
+    pickup_point: np.ndarray = field(default=None)        # 按需派送: to be left at a pickup point (驿站)
 
     STAGE_COLUMNS = ("promised_by", "pick_start", "picked", "arrived_sort", "sort_start", "sorted",
                      "departed", "arrived_station", "out_for_delivery", "last_out", "delivered", "returned")
@@ -84,7 +85,7 @@ class OrderTable:
                 setattr(self, name, np.full(n, np.nan))
         if self.attempts is None:
             self.attempts = np.zeros(n, dtype=np.int8)
-        for name in ("doorstep", "refused", "expedited"):
+        for name in ("doorstep", "refused", "expedited", "pickup_point"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n, dtype=bool))
         if self.window is None:

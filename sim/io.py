@@ -67,6 +67,7 @@ def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.
     columns["hit"] = pa.array(h == 1, mask=h < 0)
     columns["returned"] = _timestamps(o.returned[rows], start_ms)
     columns["doorstep"] = pa.array(o.doorstep[rows])
+    columns["pickup_point"] = pa.array(o.pickup_point[rows])
     extra = extra or {}
     for name in ("window_start", "window_end"):
         values = extra.get(name)

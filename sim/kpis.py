@@ -120,7 +120,7 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
         "lead_time_p99_min": _pct(lead, 99),
         "lateness_p90_min": _pct(lateness, 90),
         "delivered_share": float(np.mean(~np.isnan(o.delivered[measured]))) if n else float("nan"),
-        "in_flight_at_end": int(np.count_nonzero(np.isnan(o.delivered))),
+        "in_flight_at_end": int(np.count_nonzero(np.isnan(o.delivered) & np.isnan(o.returned))),
     }
     util = utilizations(cfg, out, t0)
     k.update(util)
@@ -188,6 +188,7 @@ def service_kpis(cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged:
         k["window_tours"] = int(sum(1 for t in tours if t[5] > 0))
     else:
         k.update({"window_orders_share": nan, "window_hit_rate": nan, "window_tours": nan})
+    k["pickup_point_share"] = float(np.mean(o.pickup_point[measured])) if n else nan
     # 生鲜 cold chain
     flags = cold_chain_violations(cfg, out)
     k["cold_chain_violations"] = int(np.count_nonzero(flags[measured] == 1)) if flags is not None else nan

@@ -57,6 +57,8 @@ class WindowsConfig:
     windows: list[str] = spec(factory=lambda: ["09:00-12:00", "14:00-17:00", "18:00-21:00"],
                               doc="windows a customer may choose, 'HH:MM-HH:MM'")
     min_lead_h: float = spec(3.0, ge=0.0, doc="a window must start at least this long after the order")
+    pickup_point_share: float = spec(0.0, ge=0.0, le=1.0,
+                                     doc="share of orders the customer asks to be left at a pickup point (驿站)")
 
 
 @dataclass
@@ -138,14 +140,18 @@ def draw_service_attributes(o: OrderTable, cfg: ServicesConfig, standard_refusal
     """Doorstep flags, doorstep failures and refusals, from the `services` stream (so the core draws never
     change); returns each order's uniform for choosing a delivery window at checkout (None when no
     service needs a draw, so the core scenario costs nothing extra)."""
-    if cfg.doorstep.share <= 0 and cfg.windows.share <= 0 and standard_refusal_prob <= 0 and cfg.doorstep.refusal_prob <= 0:
+    if (cfg.doorstep.share <= 0 and cfg.windows.share <= 0 and cfg.windows.pickup_point_share <= 0
+            and standard_refusal_prob <= 0 and cfg.doorstep.refusal_prob <= 0):
         return None
-    u = rng.random((4, len(o)))
+    u = rng.random((5, len(o)))
     o.doorstep[:] = u[0] < cfg.doorstep.share
     door = o.doorstep
     if door.any():
         o.failed_attempts[door] = failures_before_success(u[1][door], cfg.doorstep.failed_attempt_prob)
     o.refused[:] = np.where(door, u[2] < cfg.doorstep.refusal_prob, u[2] < standard_refusal_prob)
+    # 按需派送's other choice: left at a pickup point, so no one need be home (a doorstep order keeps the door)
+    o.pickup_point[:] = (u[4] < cfg.windows.pickup_point_share) & ~door
+    o.failed_attempts[o.pickup_point] = 0
     return u[3]
 
 

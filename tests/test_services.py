@@ -35,7 +35,7 @@ def test_all_services_together_conserve_orders():
     o = r.orders
     delivered, returned = o["delivered"].notna(), o["returned"].notna()
     assert not (delivered & returned).any()
-    assert int((~delivered & ~returned).sum()) == r.kpis["in_flight_at_end"] - int(returned.sum())
+    assert int((~delivered & ~returned).sum()) == r.kpis["in_flight_at_end"]
     for col in ("warnings_per_1000", "courier_hours_per_100_parcels", "window_hit_rate", "cold_chain_violations",
                 "refusal_rate", "failed_attempt_rate", "next_day_hit_rate_jilin"):
         assert not np.isnan(r.kpis[col]), col
@@ -150,6 +150,15 @@ def test_choose_windows_picks_uniformly_among_feasible():
     assert (choice != 0).all()
     assert np.mean(choice >= 0) == pytest.approx(0.6, abs=0.01)
     assert np.mean(choice == 1) == pytest.approx(0.3, abs=0.01)
+
+
+def test_pickup_points_need_no_one_home(base):
+    r = sim.run(small_config(**{"services.windows.pickup_point_share": 0.5}))
+    o = r.orders
+    assert o["pickup_point"].mean() == pytest.approx(0.5, abs=0.02)
+    assert (o.loc[o["pickup_point"] & o["delivered"].notna(), "attempts"] == 1).all()
+    assert r.kpis["failed_attempt_rate"] < base.kpis["failed_attempt_rate"]
+    assert r.kpis["pickup_point_share"] == pytest.approx(0.5, abs=0.02)
 
 
 # --- 生鲜 fresh ----------------------------------------------------------------------------------------

@@ -194,3 +194,6 @@ def test_policy_search_with_the_optuna_sweeper(tmp_path):
     assert (summary.groupby("run")["replication"].apply(sorted) == pd.Series([[0, 1]] * 4, index=range(4))).all()
     assert (summary.groupby("run")["seed"].nunique() == 2).all()
     assert "Pareto" in proc.stdout + proc.stderr
+    from sim.report import write_report
+
+    assert "Policies meeting the target" in write_report(root, target=0.5).read_text()  # the report reads a search
