@@ -69,16 +69,6 @@ class DutyWindow:
             return (day + 1) * MIN_PER_DAY + self.start
         return day * MIN_PER_DAY + self.start
 
-    def shift_end(self, t: float) -> float:
-        """End of the shift that is on duty at t."""
-        if self.always:
-            return np.inf
-        day = t // MIN_PER_DAY
-        tod = t - day * MIN_PER_DAY
-        if self.start < self.end or tod >= self.start:
-            return day * MIN_PER_DAY + self.end + (MIN_PER_DAY if self.end <= self.start else 0.0)
-        return day * MIN_PER_DAY + self.end
-
     def on_duty_minutes(self, a: float, b: float) -> float:
         """Minutes on duty within [a, b)."""
         if self.always:

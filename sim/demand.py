@@ -7,7 +7,7 @@ random numbers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -93,10 +93,6 @@ class OrderTable:
 
     def __len__(self) -> int:
         return len(self.created)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
 def arrival_times(rng: np.random.Generator, orders_per_day: float, hourly_profile: list[float], days: int) -> np.ndarray:

@@ -37,7 +37,6 @@ class ServerPool:
         else:
             self._free = [(w.next_on_duty(start_min), k) for k, w in enumerate(self.windows)]
             heapq.heapify(self._free)
-        self.busy_min = 0.0
 
     @property
     def servers(self) -> int:
@@ -50,7 +49,6 @@ class ServerPool:
             return np.empty(0)
         if not self.windows:
             return np.full(n, np.inf)
-        self.busy_min += float(service.sum())
         if self.always_on and self.servers == 1:
             starts = lindley_starts(arrivals, service, self._free[0])
             self._free[0] = float(starts[-1] + service[-1])

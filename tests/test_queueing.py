@@ -90,7 +90,6 @@ def test_overnight_shift_window():
     assert night.on_duty(1400.0) and night.on_duty(100.0) and not night.on_duty(700.0)
     assert night.next_on_duty(700.0) == 1320.0
     assert night.on_duty_minutes(0.0, 1440.0) == pytest.approx(480.0)
-    assert night.shift_end(1400.0) == pytest.approx(1440.0 + 360.0)
 
 
 @pytest.mark.statistical
