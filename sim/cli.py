@@ -111,6 +111,17 @@ def _prepare_launch(argv: list[str]) -> tuple[list[str], str | None]:
     multirun = any(a in ("-m", "--multirun") for a in argv) or cfg.hydra.mode == RunMode.MULTIRUN
     if not multirun:
         return argv, None
+    # validate what every run shares before launching any (swept values are checked run by run)
+    try:
+        shared = OmegaConf.to_container(
+            OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", "results", "search")]), resolve=True)
+    except Exception:  # an interpolation only a run can resolve: leave the checks to the runs
+        shared = None
+    if shared is not None:
+        try:
+            load_config(shared)
+        except ConfigError as exc:
+            return argv, str(exc)
     results = cfg.results
     uri = results.uri if "://" in results.uri else os.path.abspath(results.uri)  # workers may run elsewhere
     defining = sorted(a for a in argv if not a.startswith("-") and not a.lstrip("+~").startswith(("results.", "hydra")))

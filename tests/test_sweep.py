@@ -152,6 +152,14 @@ def test_a_failing_run_is_isolated(tmp_path):
     assert "Traceback" in job_log and "couriers_per_station" in job_log  # in the job's own log, not lost
 
 
+def test_a_bad_value_every_run_shares_stops_the_sweep_before_it_starts(tmp_path):
+    proc = sweep("-m", "seed=1,2", "capacity.pickers=-1", f"results.uri={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: config key 'capacity.pickers' has bad value -1: expected an integer >= 0"]
+    assert not any(tmp_path.iterdir())
+
+
 def test_file_uri_goes_through_pyarrow_filesystem(tmp_path):
     proc = sweep("+experiment=smoke", "seed=1", f"results.uri=file://{tmp_path}/store", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
