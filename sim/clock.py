@@ -30,6 +30,16 @@ def next_at_or_after(t: np.ndarray, timetable: np.ndarray) -> np.ndarray:
     return padded[pos]
 
 
+def call_at(env, times: np.ndarray, idx: np.ndarray, handler) -> None:
+    """At each distinct time in `times` (not before now), call `handler` with the orders of `idx` due then,
+    in their given order: one SimPy event per distinct time."""
+    order = np.argsort(times, kind="stable")
+    keys, first = np.unique(times[order], return_index=True)
+    for t, batch in zip(keys.tolist(), np.split(idx[order], first[1:])):
+        event = env.timeout(t - env.now)
+        event.callbacks.append(lambda _ev, batch=batch: handler(batch))
+
+
 @dataclass
 class Shift:
     """A daily shift; `end` before `start` means it runs past midnight."""

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 
 from .city import City
-from .clock import MIN_PER_DAY, DutyWindow, Shift
+from .clock import MIN_PER_DAY, DutyWindow, Shift, call_at
 from .demand import OrderTable
 from .schema import spec
 from .services import window_bounds
@@ -109,9 +109,7 @@ class Station:
             release = start - self.lead_min
             hold = release > self.env.now
             if hold.any():
-                for t in np.unique(release[hold]):
-                    ev = self.env.timeout(t - self.env.now)
-                    ev.callbacks.append(lambda _ev, batch=idx[hold & (release == t)]: self._enqueue(batch))
+                call_at(self.env, release[hold], idx[hold], self._enqueue)
                 idx = idx[~hold]
             if idx.size == 0:
                 return

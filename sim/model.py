@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from .city import City
-from .clock import MIN_PER_DAY, duty_windows
+from .clock import MIN_PER_DAY, call_at, duty_windows
 from .config import SimConfig
 from .demand import SOURCE_MERCHANT, OrderTable, expected_orders, gamma_times, generate_orders
 from .lastmile import NearbyDelivery, Station, tour_minutes
@@ -193,10 +193,7 @@ class Model:
     def _straight_to_station(self, idx: np.ndarray) -> None:
         o = self.orders
         o.departed[idx] = o.sorted[idx]
-        times, first = np.unique(o.sorted[idx], return_inverse=True)
-        for k, t in enumerate(times):
-            arrival = self.env.timeout(t - self.env.now)
-            arrival.callbacks.append(lambda _ev, batch=idx[first == k]: self.stations[0].receive(batch))
+        call_at(self.env, o.sorted[idx], idx, self.stations[0].receive)
 
     def _truck_arrives(self, dest: int, idx: np.ndarray) -> None:
         if dest < self.city.n_stations:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from .clock import MIN_PER_DAY, DutyWindow, daily_times
+from .clock import MIN_PER_DAY, DutyWindow, call_at, daily_times
 from .demand import OrderTable, gamma_times
 from .queueing import ServerPool
 from .schema import spec
@@ -54,10 +54,7 @@ class SortingCentre:
         if not self.continuous:
             self.waiting = np.concatenate([self.waiting, idx])
             return
-        times, group = np.unique(self.orders.arrived_sort[idx], return_inverse=True)
-        for k, t in enumerate(times):
-            ev = self.env.timeout(t - self.env.now)
-            ev.callbacks.append(lambda _ev, batch=idx[group == k]: self._sort(batch))
+        call_at(self.env, self.orders.arrived_sort[idx], idx, self._sort)
 
     def run(self):
         o = self.orders
