@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint clean bench bench-check bench-baseline validate test-ray test-optuna report-deps
+.PHONY: run test install lint format clean bench bench-check bench-baseline validate test-ray test-optuna report-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test-optuna: $(STAMP)  ## install the `optuna` extra and run the policy search t
 
 report-deps:  ## Debian's Chromium, for the test that renders the sweep report headless
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+lint: $(STAMP)  ## ruff check and ruff format --check (CI runs it)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 validate: $(STAMP)  ## rerun the validation cases and rewrite docs/validation.md
 	cd tests && ../$(BIN)/python validation_report.py ../docs/validation.md > /dev/null

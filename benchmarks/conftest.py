@@ -23,9 +23,16 @@ def record(benchmark, name: str, orders: int, events: int) -> None:
     (the per-order memory figure of a run alone is `peak_rss_bytes_per_order`, measured in a fresh process)."""
     best = benchmark.stats.stats.min
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    benchmark.extra_info.update({"orders": orders, "events": events, "orders_per_s": orders / best,
-                                 "events_per_s": events / best, "events_per_order": events / max(orders, 1),
-                                 "peak_rss_mib": peak_mib})
+    benchmark.extra_info.update(
+        {
+            "orders": orders,
+            "events": events,
+            "orders_per_s": orders / best,
+            "events_per_s": events / best,
+            "events_per_order": events / max(orders, 1),
+            "peak_rss_mib": peak_mib,
+        }
+    )
     SESSION[name] = best
     SESSION[f"{name}.orders_per_s"] = orders / best
 

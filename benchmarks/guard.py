@@ -63,12 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     current = normalised_figures(json.loads(args.results.read_text()))
     if args.write_baseline:
-        args.baseline.write_text(json.dumps({
-            "figures": current,
-            "note": "benchmark time / bare SimPy loop time, fastest rounds, same session",
-            "recorded": datetime.now(UTC).strftime("%Y-%m-%d"),
-            "python": platform.python_version(),
-        }, indent=2) + "\n")
+        args.baseline.write_text(
+            json.dumps(
+                {
+                    "figures": current,
+                    "note": "benchmark time / bare SimPy loop time, fastest rounds, same session",
+                    "recorded": datetime.now(UTC).strftime("%Y-%m-%d"),
+                    "python": platform.python_version(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {args.baseline}")
         return 0
     if not args.baseline.exists():

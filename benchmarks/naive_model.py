@@ -25,8 +25,15 @@ def run_naive(config: SimConfig | dict | None = None) -> dict:
     cfg = load_config(config)
     city = City(cfg.city)
     streams = spawn_streams(cfg.seed)
-    o = generate_orders(cfg.demand, city, cfg.horizon_days, cfg.warehouse.pick_mean_min, cfg.warehouse.pick_cv,
-                        cfg.lastmile.failed_attempt_prob, streams)
+    o = generate_orders(
+        cfg.demand,
+        city,
+        cfg.horizon_days,
+        cfg.warehouse.pick_mean_min,
+        cfg.warehouse.pick_cv,
+        cfg.lastmile.failed_attempt_prob,
+        streams,
+    )
     window_end = parse_time_min(cfg.promise.window_end)
     cutoff = parse_time_min(cfg.cutoff.get("time", "11:00"))
     tod = o.created % MIN_PER_DAY
@@ -38,15 +45,18 @@ def run_naive(config: SimConfig | dict | None = None) -> dict:
     pickers = [simpy.Resource(env, capacity=max(1, round(cfg.capacity.pickers * day_share))) for _ in city.cfg.warehouses]
     sorter = simpy.Resource(env, capacity=1)
     courier_share = max(s.share for s in cfg.lastmile.shifts)
-    couriers = [simpy.Resource(env, capacity=max(1, round(cfg.capacity.couriers_per_station * courier_share)))
-                for _ in range(city.n_stations)]
+    couriers = [
+        simpy.Resource(env, capacity=max(1, round(cfg.capacity.couriers_per_station * courier_share))) for _ in range(city.n_stations)
+    ]
     days = cfg.horizon_days + 2
     rounds = daily_times(cfg.pickup.rounds, days)
     departures = np.arange(0, days * MIN_PER_DAY, 60.0)
     sort_min = 60.0 / cfg.capacity.sorter_per_hour
-    per_parcel = [tour_minutes(cfg.lastmile.tour_capacity, float(city.station_approach_km[s]),
-                               float(city.station_area_km2[s]), cfg.lastmile)[0] / cfg.lastmile.tour_capacity
-                  for s in range(city.n_stations)]
+    per_parcel = [
+        tour_minutes(cfg.lastmile.tour_capacity, float(city.station_approach_km[s]), float(city.station_area_km2[s]), cfg.lastmile)[0]
+        / cfg.lastmile.tour_capacity
+        for s in range(city.n_stations)
+    ]
     delivered = np.full(len(o), np.nan)
 
     def order(i):

@@ -64,8 +64,12 @@ def test_write_parquet(benchmark):
     record(benchmark, "write_100k", result.kpis["orders_total"], 0)
 
 
-ALL_SERVICES = {"parcel_centre": {"enabled": True, "expedite": True}, "doorstep": {"share": 0.3},
-                "windows": {"share": 0.3}, "fresh": {"max_pick_to_door_h": 8.0, "cutoff": "10:00", "max_tier": "next_day"}}
+ALL_SERVICES = {
+    "parcel_centre": {"enabled": True, "expedite": True},
+    "doorstep": {"share": 0.3},
+    "windows": {"share": 0.3},
+    "fresh": {"max_pick_to_door_h": 8.0, "cutoff": "10:00", "max_tier": "next_day"},
+}
 
 
 def test_model_100k_with_every_service_on(benchmark):

@@ -14,8 +14,9 @@ import pandas as pd
 def _sweep(*args: str) -> tuple[float, pd.DataFrame]:
     results = Path(tempfile.mkdtemp())
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sim", *args, f"results.uri={results}"], check=True, capture_output=True,
-                   cwd=results, timeout=1200)
+    subprocess.run(
+        [sys.executable, "-m", "sim", *args, f"results.uri={results}"], check=True, capture_output=True, cwd=results, timeout=1200
+    )
     wall = time.perf_counter() - started
     sweep_dir = next(results.glob("*/*"))
     return wall, pd.read_parquet(sweep_dir / "summary.parquet")
@@ -40,9 +41,15 @@ def test_smoke_sweep_and_per_run_overhead(benchmark):
     wall, summary = min(timings, key=lambda t: t[0])
     runs = len(summary)
     overhead = (wall - startup - summary["wall_s"].sum()) / runs
-    benchmark.extra_info.update({"runs": runs, "startup_s": startup, "simulate_s": float(summary["wall_s"].sum()),
-                                 "overhead_per_run_s": overhead,
-                                 "orders_per_s": float(summary["orders_total"].sum()) / wall})
+    benchmark.extra_info.update(
+        {
+            "runs": runs,
+            "startup_s": startup,
+            "simulate_s": float(summary["wall_s"].sum()),
+            "overhead_per_run_s": overhead,
+            "orders_per_s": float(summary["orders_total"].sum()) / wall,
+        }
+    )
     assert (summary["status"] == "ok").all()
     assert overhead < 0.3, f"sweep machinery costs {overhead:.3f} s per run"
 

@@ -1,8 +1,8 @@
 """A delivery-promise simulator: a SimPy model of a city's e-commerce logistics chain.
 
-    import sim
-    result = sim.run({"cutoff": {"name": "fixed", "time": "14:00"}})
-    result.summary, result.orders   # pandas DataFrames
+import sim
+result = sim.run({"cutoff": {"name": "fixed", "time": "14:00"}})
+result.summary, result.orders   # pandas DataFrames
 """
 
 __version__ = "0.1.0"

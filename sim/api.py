@@ -33,8 +33,7 @@ class RunResult:
     def summary_table(self) -> pa.Table:
         row = dict(self.kpis)
         row.update(flatten(self.config.to_dict()))
-        row.update({"seed": self.config.seed, "version": __version__, "wall_s": self.wall_s,
-                    "events": self.output.events})
+        row.update({"seed": self.config.seed, "version": __version__, "wall_s": self.wall_s, "events": self.output.events})
         return summary_to_arrow(row, __version__)
 
     @cached_property
@@ -50,8 +49,9 @@ class RunResult:
 
     @cached_property
     def orders_table(self) -> pa.Table:
-        return orders_to_arrow(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
-                               __version__, extra=self._extra)
+        return orders_to_arrow(
+            self.output.orders, self.config.start_date, self.output.city.regions, self._hit, __version__, extra=self._extra
+        )
 
     @cached_property
     def alerts_table(self) -> pa.Table | None:
@@ -85,8 +85,10 @@ class RunResult:
     def write(self, directory: str | Path, orders: bool = True) -> list[Path]:
         """Write summary.parquet, utilization.parquet (and orders.parquet) into `directory`, each atomically."""
         directory = Path(directory)
-        paths = [write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
-                 write_parquet_atomic(self.utilization_table, directory / "utilization.parquet")]
+        paths = [
+            write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
+            write_parquet_atomic(self.utilization_table, directory / "utilization.parquet"),
+        ]
         if self.alerts_table is not None:
             paths.append(write_parquet_atomic(self.alerts_table, directory / "alerts.parquet"))
         if orders:
@@ -95,8 +97,16 @@ class RunResult:
 
     def write_orders(self, path: str | Path, filesystem=None) -> Path:
         """orders.parquet alone (atomically, in row groups), on a local path or a pyarrow filesystem."""
-        return write_orders(self.output.orders, self.config.start_date, self.output.city.regions, self._hit,
-                            __version__, path, filesystem=filesystem, extra=self._extra)
+        return write_orders(
+            self.output.orders,
+            self.config.start_date,
+            self.output.city.regions,
+            self._hit,
+            __version__,
+            path,
+            filesystem=filesystem,
+            extra=self._extra,
+        )
 
 
 def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResult:

@@ -17,8 +17,30 @@ from .schema import ConfigError, spec
 # rush hours; typical of Chinese second-tier cities (city congestion reports put peak-hour
 # speeds at 20-25 km/h on arterials, lower on local roads).
 DEFAULT_ROAD_SPEED_KMH = [
-    35, 35, 35, 35, 35, 33, 28, 20, 18, 24, 27, 27,
-    26, 27, 27, 26, 24, 19, 18, 22, 27, 30, 33, 35,
+    35,
+    35,
+    35,
+    35,
+    35,
+    33,
+    28,
+    20,
+    18,
+    24,
+    27,
+    27,
+    26,
+    27,
+    27,
+    26,
+    24,
+    19,
+    18,
+    22,
+    27,
+    30,
+    33,
+    35,
 ]
 
 
@@ -98,8 +120,9 @@ class City:
                 raise ConfigError("city.zone_weights", cfg.zone_weights, "at least one weight must be > 0")
         self.zone_weight = weights / weights.sum()
         width, height = cfg.zones_x * cfg.zone_km, cfg.zones_y * cfg.zone_km
-        sx, sy = np.meshgrid((np.arange(cfg.stations_x) + 0.5) * width / cfg.stations_x,
-                             (np.arange(cfg.stations_y) + 0.5) * height / cfg.stations_y)
+        sx, sy = np.meshgrid(
+            (np.arange(cfg.stations_x) + 0.5) * width / cfg.stations_x, (np.arange(cfg.stations_y) + 0.5) * height / cfg.stations_y
+        )
         self.station_xy = np.column_stack([sx.ravel(), sy.ravel()])
         d = np.linalg.norm(self.zone_xy[:, None, :] - self.station_xy[None, :, :], axis=2)
         self.zone_station = d.argmin(axis=1).astype(np.int16)
@@ -110,14 +133,13 @@ class City:
         self.station_area_km2 = served * cfg.zone_km**2
         # mean road distance from a station to the centroids of its zones (the approach leg of a tour)
         zone_dist = d[np.arange(nz), self.zone_station] * cfg.road_detour
-        self.station_approach_km = np.bincount(self.zone_station, weights=zone_dist * self.zone_weight,
-                                               minlength=self.n_stations) / np.maximum(
-            np.bincount(self.zone_station, weights=self.zone_weight, minlength=self.n_stations), 1e-12)
+        self.station_approach_km = np.bincount(
+            self.zone_station, weights=zone_dist * self.zone_weight, minlength=self.n_stations
+        ) / np.maximum(np.bincount(self.zone_station, weights=self.zone_weight, minlength=self.n_stations), 1e-12)
         self.station_weight = np.bincount(self.zone_station, weights=self.zone_weight, minlength=self.n_stations)
         sc = np.array([cfg.sort_centre_x_km, cfg.sort_centre_y_km])
         self.sort_to_station_km = np.linalg.norm(self.station_xy - sc, axis=1) * cfg.road_detour
-        self.warehouse_to_sort_km = np.array(
-            [np.hypot(w.x_km - sc[0], w.y_km - sc[1]) * cfg.road_detour for w in cfg.warehouses])
+        self.warehouse_to_sort_km = np.array([np.hypot(w.x_km - sc[0], w.y_km - sc[1]) * cfg.road_detour for w in cfg.warehouses])
         self.speed_by_hour = np.asarray(cfg.road_speed_kmh_by_hour, dtype=float)
         if self.speed_by_hour.size != 24:
             raise ConfigError("city.road_speed_kmh_by_hour", f"{self.speed_by_hour.size} values", "expected 24 values, one per hour")

@@ -92,8 +92,7 @@ def _compose(argv: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
-    plain = [o.input_line for o in parsed if not o.is_sweep_override()
-             and not o.key_or_group.startswith("hydra")]
+    plain = [o.input_line for o in parsed if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="config", overrides=plain, return_hydra_config=True)
 
@@ -101,8 +100,7 @@ def _compose(argv: list[str]) -> DictConfig:
 def _prepare_launch(argv: list[str]) -> tuple[list[str], str | None]:
     """Check the overrides once (bad ones are reported in one line) and, for a sweep, choose its id:
     the latest sweep of the experiment launched with the same overrides is resumed."""
-    if any(a in ("--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i", "--resolve") or a.startswith("--cfg=")
-           for a in argv):
+    if any(a in ("--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i", "--resolve") or a.startswith("--cfg=") for a in argv):
         return argv, None
     try:
         cfg = _compose(argv)
@@ -114,7 +112,8 @@ def _prepare_launch(argv: list[str]) -> tuple[list[str], str | None]:
     # validate what every run shares before launching any (swept values are checked run by run)
     try:
         shared = OmegaConf.to_container(
-            OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", "results", "search")]), resolve=True)
+            OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", "results", "search")]), resolve=True
+        )
     except Exception:  # an interpolation only a run can resolve: leave the checks to the runs
         shared = None
     if shared is not None:
@@ -150,6 +149,8 @@ def main() -> None:
         failed, runs = sweep.OUTCOME["failed"], sweep.OUTCOME["runs"]
         print(f"sweep finished: {runs - len(failed)} of {runs} runs ok; results in {sweep.OUTCOME['root']}")
         if failed:
-            print(f"error: {len(failed)} of {runs} runs failed (runs {', '.join(map(str, failed))}): "
-                  f"{sweep.OUTCOME['first_error']}", file=sys.stderr)
+            print(
+                f"error: {len(failed)} of {runs} runs failed (runs {', '.join(map(str, failed))}): {sweep.OUTCOME['first_error']}",
+                file=sys.stderr,
+            )
             sys.exit(1)

@@ -108,13 +108,19 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.validation is not None:
         station_parameters(cfg.validation)
         if cfg.validation.warmup_hours >= cfg.horizon_days * 24:
-            raise ConfigError("validation.warmup_hours", cfg.validation.warmup_hours,
-                              f"must be less than the horizon ({cfg.horizon_days * 24} hours)")
+            raise ConfigError(
+                "validation.warmup_hours",
+                cfg.validation.warmup_hours,
+                f"must be less than the horizon ({cfg.horizon_days * 24} hours)",
+            )
     elif cfg.warmup_days >= cfg.horizon_days:
         raise ConfigError("warmup_days", cfg.warmup_days, f"must be less than horizon_days ({cfg.horizon_days})")
     if MIN_PER_DAY % cfg.promise.review_interval_min:
-        raise ConfigError("promise.review_interval_min", cfg.promise.review_interval_min,
-                          "must divide a day (1440 minutes) evenly, e.g. 5, 10, 15, 30, 60")
+        raise ConfigError(
+            "promise.review_interval_min",
+            cfg.promise.review_interval_min,
+            "must divide a day (1440 minutes) evenly, e.g. 5, 10, 15, 30, 60",
+        )
     _check_shares("city.nearby[*].share", [c.share for c in cfg.city.nearby])
     if not cfg.city.warehouses:
         raise ConfigError("city.warehouses", [], "need at least one warehouse")

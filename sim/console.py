@@ -45,14 +45,17 @@ def kpi_table(kpis: dict[str, Any], cfg: Any, wall_s: float, events: int) -> str
     measured = cfg.horizon_days - cfg.warmup_days
     lines = [
         f"{cfg.city.name}: {cfg.demand.orders_per_day:,.0f} orders/day, cutoff {policy}"
-        + (f" ({params})" if params else "") + f", seed {cfg.seed}",
+        + (f" ({params})" if params else "")
+        + f", seed {cfg.seed}",
         f"One replication: {measured} measured day(s) after {cfg.warmup_days} warm-up day(s); "
         "run several seeds for confidence intervals.",
     ]
     width = max(len(label) for _, label, _ in _ROWS)
     lines += [f"  {label:<{width}}  {_fmt(kind, kpis, key)}" for key, label, kind in _ROWS]
-    lines.append(f"  {'simulated in':<{width}}  {wall_s:.2f} s, {events:,} SimPy events, "
-                 f"{kpis['orders_total'] / max(wall_s, 1e-9):,.0f} orders/s")
+    lines.append(
+        f"  {'simulated in':<{width}}  {wall_s:.2f} s, {events:,} SimPy events, "
+        f"{kpis['orders_total'] / max(wall_s, 1e-9):,.0f} orders/s"
+    )
     return "\n".join(lines)
 
 
@@ -62,8 +65,13 @@ def progress_bar(total_min: float, enabled: bool = True) -> tuple[Callable[[floa
         return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=round(total_min / MIN_PER_DAY, 2), unit="day", desc="simulating", delay=2.0,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} days [{elapsed}<{remaining}]")
+    bar = tqdm(
+        total=round(total_min / MIN_PER_DAY, 2),
+        unit="day",
+        desc="simulating",
+        delay=2.0,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} days [{elapsed}<{remaining}]",
+    )
 
     def update(done_min: float) -> None:
         bar.update(round(done_min / MIN_PER_DAY, 2) - bar.n)  # update() honours the 2 s delay

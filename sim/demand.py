@@ -17,8 +17,30 @@ from .schema import spec
 # Share of a day's orders placed in each hour: a Chinese e-commerce curve with a late-morning
 # peak (10-12) and a larger evening peak (20-22, after work; live-stream selling peaks then).
 DEFAULT_HOURLY_PROFILE = [
-    2.4, 1.4, 0.8, 0.5, 0.4, 0.5, 1.1, 2.3, 3.8, 5.2, 6.4, 6.3,
-    5.4, 4.9, 5.0, 5.1, 4.9, 4.6, 4.8, 5.7, 6.8, 7.2, 5.8, 3.9,
+    2.4,
+    1.4,
+    0.8,
+    0.5,
+    0.4,
+    0.5,
+    1.1,
+    2.3,
+    3.8,
+    5.2,
+    6.4,
+    6.3,
+    5.4,
+    4.9,
+    5.0,
+    5.1,
+    4.9,
+    4.6,
+    4.8,
+    5.7,
+    6.8,
+    7.2,
+    5.8,
+    3.9,
 ]
 
 SOURCE_WAREHOUSE, SOURCE_MERCHANT = 0, 1
@@ -43,15 +65,15 @@ class DemandConfig:
 class OrderTable:
     """All orders of a run as a struct of arrays, sorted by creation time; the model fills the stage columns."""
 
-    created: np.ndarray                   # minutes since the start
-    region: np.ndarray                    # 0 = home city, k = nearby city k
-    zone: np.ndarray                      # home-city zone, -1 for nearby cities
-    station: np.ndarray                   # delivery station, -1 for nearby cities
+    created: np.ndarray  # minutes since the start
+    region: np.ndarray  # 0 = home city, k = nearby city k
+    zone: np.ndarray  # home-city zone, -1 for nearby cities
+    station: np.ndarray  # delivery station, -1 for nearby cities
     category: np.ndarray
     source: np.ndarray
-    warehouse: np.ndarray                 # front DC picking it, -1 for merchant orders
-    pick_service_min: np.ndarray          # work content of its pick, drawn up front
-    failed_attempts: np.ndarray           # delivery attempts that will fail before one succeeds
+    warehouse: np.ndarray  # front DC picking it, -1 for merchant orders
+    pick_service_min: np.ndarray  # work content of its pick, drawn up front
+    failed_attempts: np.ndarray  # delivery attempts that will fail before one succeeds
     tier: np.ndarray = field(default=None)
     promised_by: np.ndarray = field(default=None)
     pick_start: np.ndarray = field(default=None)
@@ -61,20 +83,32 @@ class OrderTable:
     sorted: np.ndarray = field(default=None)
     departed: np.ndarray = field(default=None)
     arrived_station: np.ndarray = field(default=None)
-    out_for_delivery: np.ndarray = field(default=None)   # first attempt
-    last_out: np.ndarray = field(default=None)           # latest attempt
+    out_for_delivery: np.ndarray = field(default=None)  # first attempt
+    last_out: np.ndarray = field(default=None)  # latest attempt
     delivered: np.ndarray = field(default=None)
     attempts: np.ndarray = field(default=None)
     # services (see sim.services); all off by default
-    doorstep: np.ndarray = field(default=None)            # 音尊达: call ahead, hand over at the door
-    refused: np.ndarray = field(default=None)             # will refuse the parcel at the door
-    window: np.ndarray = field(default=None)              # chosen delivery window, -1 for none
-    returned: np.ndarray = field(default=None)            # refused and sent back
-    expedited: np.ndarray = field(default=None)           # raised by a parcel-centre warning
-    pickup_point: np.ndarray = field(default=None)        # 按需派送: to be left at a pickup point (驿站)
+    doorstep: np.ndarray = field(default=None)  # 音尊达: call ahead, hand over at the door
+    refused: np.ndarray = field(default=None)  # will refuse the parcel at the door
+    window: np.ndarray = field(default=None)  # chosen delivery window, -1 for none
+    returned: np.ndarray = field(default=None)  # refused and sent back
+    expedited: np.ndarray = field(default=None)  # raised by a parcel-centre warning
+    pickup_point: np.ndarray = field(default=None)  # 按需派送: to be left at a pickup point (驿站)
 
-    STAGE_COLUMNS = ("promised_by", "pick_start", "picked", "arrived_sort", "sort_start", "sorted",
-                     "departed", "arrived_station", "out_for_delivery", "last_out", "delivered", "returned")
+    STAGE_COLUMNS = (
+        "promised_by",
+        "pick_start",
+        "picked",
+        "arrived_sort",
+        "sort_start",
+        "sorted",
+        "departed",
+        "arrived_station",
+        "out_for_delivery",
+        "last_out",
+        "delivered",
+        "returned",
+    )
 
     def __post_init__(self) -> None:
         n = len(self.created)
@@ -114,8 +148,15 @@ def _pick_by_share(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right")
 
 
-def generate_orders(cfg: DemandConfig, city: City, days: int, pick_mean_min: float, pick_cv: float,
-                    failed_attempt_prob: float, streams: dict[str, np.random.Generator]) -> OrderTable:
+def generate_orders(
+    cfg: DemandConfig,
+    city: City,
+    days: int,
+    pick_mean_min: float,
+    pick_cv: float,
+    failed_attempt_prob: float,
+    streams: dict[str, np.random.Generator],
+) -> OrderTable:
     """Draw every order of the horizon with its destination, category, source and work content."""
     created = arrival_times(streams["arrivals"], cfg.orders_per_day, cfg.hourly_profile, days)
     n = created.size
@@ -141,8 +182,17 @@ def generate_orders(cfg: DemandConfig, city: City, days: int, pick_mean_min: flo
         failed = np.minimum(fails, 100).astype(np.int8)
     else:
         failed = np.zeros(n, dtype=np.int8)
-    return OrderTable(created=created, region=region, zone=zone, station=station, category=category,
-                      source=source, warehouse=warehouse, pick_service_min=pick_service, failed_attempts=failed)
+    return OrderTable(
+        created=created,
+        region=region,
+        zone=zone,
+        station=station,
+        category=category,
+        source=source,
+        warehouse=warehouse,
+        pick_service_min=pick_service,
+        failed_attempts=failed,
+    )
 
 
 def gamma_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -163,4 +213,3 @@ def expected_orders(cfg: DemandConfig, a_min: float, b_min: float) -> float:
     lo, hi = np.maximum(edges[:-1], a_min), np.minimum(edges[1:], b_min)
     hours = (edges[:-1] // 60).astype(int) % 24
     return float(np.sum(np.clip(hi - lo, 0, None) * rate_per_min[hours]))
-

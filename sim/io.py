@@ -23,15 +23,20 @@ SCHEMA_VERSION = "2"  # 2: service columns in orders, alerts.parquet
 
 # (column in orders.parquet, OrderTable attribute) for the timestamp columns, in chain order
 TIMESTAMP_COLUMNS = (
-    ("created", "created"), ("promised_by", "promised_by"), ("picked", "picked"),
-    ("arrived_sort", "arrived_sort"), ("sorted", "sorted"), ("departed", "departed"),
-    ("arrived_station", "arrived_station"), ("out_for_delivery", "out_for_delivery"), ("delivered", "delivered"),
+    ("created", "created"),
+    ("promised_by", "promised_by"),
+    ("picked", "picked"),
+    ("arrived_sort", "arrived_sort"),
+    ("sorted", "sorted"),
+    ("departed", "departed"),
+    ("arrived_station", "arrived_station"),
+    ("out_for_delivery", "out_for_delivery"),
+    ("delivered", "delivered"),
 )
 
 
 def _metadata(table_name: str, version: str) -> dict[bytes, bytes]:
-    return {b"sim.schema_version": SCHEMA_VERSION.encode(), b"sim.table": table_name.encode(),
-            b"sim.version": version.encode()}
+    return {b"sim.schema_version": SCHEMA_VERSION.encode(), b"sim.table": table_name.encode(), b"sim.version": version.encode()}
 
 
 def _timestamps(minutes: np.ndarray, start_ms: int) -> pa.Array:
@@ -46,8 +51,15 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
 
 
-def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
-                    rows: slice = slice(None), extra: dict[str, np.ndarray] | None = None) -> pa.Table:
+def orders_to_arrow(
+    o: OrderTable,
+    start_date: str,
+    regions: list[str],
+    hit: np.ndarray,
+    version: str,
+    rows: slice = slice(None),
+    extra: dict[str, np.ndarray] | None = None,
+) -> pa.Table:
     """One row per order (see docs/schema.md), for all orders or a slice of them."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
@@ -71,8 +83,7 @@ def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.
     extra = extra or {}
     for name in ("window_start", "window_end"):
         values = extra.get(name)
-        columns[name] = _timestamps(values[rows] if values is not None else np.full(len(columns["hit"]), np.nan),
-                                    start_ms)
+        columns[name] = _timestamps(values[rows] if values is not None else np.full(len(columns["hit"]), np.nan), start_ms)
     cold = extra.get("cold_chain_violation")
     cold = cold[rows] if cold is not None else np.full(len(columns["hit"]), -1, dtype=np.int8)
     columns["cold_chain_violation"] = pa.array(cold == 1, mask=cold < 0)
@@ -81,9 +92,17 @@ def orders_to_arrow(o: OrderTable, start_date: str, regions: list[str], hit: np.
     return table.replace_schema_metadata(_metadata("orders", version))
 
 
-def write_orders(o: OrderTable, start_date: str, regions: list[str], hit: np.ndarray, version: str,
-                 path: str | os.PathLike, chunk_rows: int = 1 << 19, filesystem: pafs.FileSystem | None = None,
-                 extra: dict[str, np.ndarray] | None = None) -> Path:
+def write_orders(
+    o: OrderTable,
+    start_date: str,
+    regions: list[str],
+    hit: np.ndarray,
+    version: str,
+    path: str | os.PathLike,
+    chunk_rows: int = 1 << 19,
+    filesystem: pafs.FileSystem | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
 
     def write(tmp: str) -> None:
@@ -92,8 +111,7 @@ def write_orders(o: OrderTable, start_date: str, regions: list[str], hit: np.nda
         with pq.ParquetWriter(tmp, first.schema, compression="zstd", filesystem=filesystem) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
-                writer.write_table(orders_to_arrow(o, start_date, regions, hit, version,
-                                                   slice(start, start + chunk_rows), extra))
+                writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, slice(start, start + chunk_rows), extra))
 
     return _atomic(path, write, filesystem)
 
@@ -153,15 +171,17 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     queue, in_service = samples["queue"].astype(np.int64), samples["in_service"].astype(np.int64)
     servers = samples["servers"]
-    table = pa.table({
-        "time": _timestamps(samples["time_min"], start_ms),
-        "stage": pa.array(samples["stage"]).dictionary_encode(),
-        "queue": pa.array(queue),
-        "in_service": pa.array(in_service),
-        "wip": pa.array(queue + in_service),
-        "busy_servers": pa.array(samples["busy_servers"]),
-        "servers": pa.array(servers, mask=np.isnan(servers)),
-    })
+    table = pa.table(
+        {
+            "time": _timestamps(samples["time_min"], start_ms),
+            "stage": pa.array(samples["stage"]).dictionary_encode(),
+            "queue": pa.array(queue),
+            "in_service": pa.array(in_service),
+            "wip": pa.array(queue + in_service),
+            "busy_servers": pa.array(samples["busy_servers"]),
+            "servers": pa.array(servers, mask=np.isnan(servers)),
+        }
+    )
     return table.replace_schema_metadata(_metadata("utilization", version))
 
 
@@ -170,10 +190,12 @@ def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str
     from .services import LEVEL_NAMES, SLA_NAMES
 
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
-    table = pa.table({
-        "order_id": pa.array(alerts["order_id"].astype(np.int64)),
-        "sla": _labels(alerts["sla"], SLA_NAMES),
-        "level": _labels(alerts["level"], LEVEL_NAMES),
-        "time": _timestamps(alerts["time_min"], start_ms),
-    })
+    table = pa.table(
+        {
+            "order_id": pa.array(alerts["order_id"].astype(np.int64)),
+            "sla": _labels(alerts["sla"], SLA_NAMES),
+            "level": _labels(alerts["level"], LEVEL_NAMES),
+            "time": _timestamps(alerts["time_min"], start_ms),
+        }
+    )
     return table.replace_schema_metadata(_metadata("alerts", version))

@@ -20,8 +20,13 @@ STAGES = ("pick", "sort", "linehaul", "lastmile")
 STAGE_RESOURCE = {"pick": "picker", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
 
 
-def hit_flags(promised_by: np.ndarray, delivered: np.ndarray, end_min: float,
-              window_start: np.ndarray | None = None, window_end: np.ndarray | None = None) -> np.ndarray:
+def hit_flags(
+    promised_by: np.ndarray,
+    delivered: np.ndarray,
+    end_min: float,
+    window_start: np.ndarray | None = None,
+    window_end: np.ndarray | None = None,
+) -> np.ndarray:
     """1 = delivered by the deadline (and inside the chosen window, if any), 0 = missed,
     -1 = not known when the clock stopped."""
     ok = delivered <= promised_by
@@ -133,8 +138,9 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     return k
 
 
-def service_kpis(cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged: np.ndarray, hit: np.ndarray,
-                 t0: float) -> dict[str, float]:
+def service_kpis(
+    cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged: np.ndarray, hit: np.ndarray, t0: float
+) -> dict[str, float]:
     """KPIs of the seed's services (NaN where a service is off)."""
     o, horizon, nan = out.orders, out.horizon_min, float("nan")
     n = int(np.count_nonzero(measured))
@@ -154,11 +160,22 @@ def service_kpis(cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged:
         missed_warned = judged & (hit == 0) & np.isfinite(first_warning)
         lead = (o.promised_by - first_warning)[missed_warned]
         k["warning_lead_p50_min"] = float(np.median(lead)) if lead.size else nan
-        k["missed_with_warning_share"] = (float(np.mean(np.isfinite(first_warning[judged & (hit == 0)])))
-                                          if (judged & (hit == 0)).any() else nan)
+        k["missed_with_warning_share"] = (
+            float(np.mean(np.isfinite(first_warning[judged & (hit == 0)]))) if (judged & (hit == 0)).any() else nan
+        )
     else:
-        k.update(dict.fromkeys(["warnings_per_1000", "timeouts_per_1000", "timed_out_promise_kept_share",
-                                "warning_lead_p50_min", "missed_with_warning_share"], nan))
+        k.update(
+            dict.fromkeys(
+                [
+                    "warnings_per_1000",
+                    "timeouts_per_1000",
+                    "timed_out_promise_kept_share",
+                    "warning_lead_p50_min",
+                    "missed_with_warning_share",
+                ],
+                nan,
+            )
+        )
     # 音尊达 doorstep: courier time per parcel by mode, failed attempts, refusals
     tours = [t for st in out.stations for t in st.tours if t0 <= t[0] < horizon]
     minutes = sum(t[1] for t in tours)
@@ -265,8 +282,7 @@ def stage_stats(out: ModelOutput, measured: np.ndarray, t0: float) -> dict[str, 
         k[f"{stage}_wait_prob"] = float(np.mean(wait > 1e-9)) if wait.size else float("nan")
         k[f"{stage}_sojourn_mean_min"] = float((exit_ - entry)[done].mean()) if done.any() else float("nan")
         reached = not np.isnan(entry).all()
-        k[f"{stage}_wip_mean"] = (time_in_window(entry, exit_, t0, out.horizon_min, out.end_min) / span
-                                  if reached else float("nan"))
+        k[f"{stage}_wip_mean"] = time_in_window(entry, exit_, t0, out.horizon_min, out.end_min) / span if reached else float("nan")
     o = out.orders
     done = measured & ~np.isnan(o.delivered)
     k["system_sojourn_mean_min"] = float((o.delivered - o.created)[done].mean()) if done.any() else float("nan")
@@ -283,9 +299,10 @@ def bottleneck(out: ModelOutput, missed: np.ndarray) -> str:
 
 def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, float]:
     """Total queueing minutes of missed orders per stage (what `bottleneck` ranks)."""
-    return {stage: float(np.sum(_waits_until(entry, start, out.end_min)[missed]))
-            for stage, (entry, start, _) in stage_intervals(out).items()}
-
+    return {
+        stage: float(np.sum(_waits_until(entry, start, out.end_min)[missed]))
+        for stage, (entry, start, _) in stage_intervals(out).items()
+    }
 
 
 def _count_at(times: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -307,8 +324,7 @@ def wip_samples(out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
     (midpoints, so timetabled jumps on the hour do not bias the average): orders waiting and in
     service, busy servers and servers on duty (NaN where a stage has no such servers)."""
     at = np.arange(0.5 * sample_min, out.end_min, sample_min)
-    cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [],
-                             "servers": []}
+    cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [], "servers": []}
     deps = [d for d in out.departures if d.load > 0]
     dep_t = np.array([d.time for d in deps])
     arr_t = np.array([d.arrival for d in deps])
@@ -329,7 +345,13 @@ def wip_samples(out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
         else:
             busy = (_count_at(tours[:, 0], at) - _count_at(tours[:, 1], at)).astype(float)
             servers = _on_duty_at(courier_windows, at).astype(float)
-        for name, values in (("time_min", at), ("stage", [stage] * at.size), ("queue", queue),
-                             ("in_service", in_service), ("busy_servers", busy), ("servers", servers)):
+        for name, values in (
+            ("time_min", at),
+            ("stage", [stage] * at.size),
+            ("queue", queue),
+            ("in_service", in_service),
+            ("busy_servers", busy),
+            ("servers", servers),
+        ):
             cols[name].append(np.asarray(values))
     return {name: np.concatenate(parts) for name, parts in cols.items()}

@@ -55,8 +55,9 @@ def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: Lastm
     return cfg.load_min + 2 * approach + among_stops, cfg.load_min + approach, among_stops / n_parcels
 
 
-def tour_times(doorstep: np.ndarray, approach_km: float, area_km2: float, cfg: LastmileConfig,
-               doorstep_stop_min: float) -> tuple[float, np.ndarray, np.ndarray]:
+def tour_times(
+    doorstep: np.ndarray, approach_km: float, area_km2: float, cfg: LastmileConfig, doorstep_stop_min: float
+) -> tuple[float, np.ndarray, np.ndarray]:
     """(duration, delivery offsets from departure, courier minutes per parcel) of a tour carrying parcels in
     this order; a doorstep parcel (音尊达) is a stop of its own with a longer service time. Each parcel's
     minutes are its own stop time plus an equal share of loading and the approach legs."""
@@ -67,8 +68,7 @@ def tour_times(doorstep: np.ndarray, approach_km: float, area_km2: float, cfg: L
     stops = (n - n_door) / cfg.parcels_per_stop + n_door
     per_km = 60.0 / cfg.courier_speed_kmh
     travel_per_stop = BHH_CONSTANT * math.sqrt(stops * area_km2) * per_km / stops
-    times = np.where(doorstep, travel_per_stop + doorstep_stop_min,
-                     (travel_per_stop + cfg.stop_service_min) / cfg.parcels_per_stop)
+    times = np.where(doorstep, travel_per_stop + doorstep_stop_min, (travel_per_stop + cfg.stop_service_min) / cfg.parcels_per_stop)
     approach = approach_km * per_km
     fixed = cfg.load_min + 2 * approach
     return fixed + float(times.sum()), cfg.load_min + approach + np.cumsum(times), times + fixed / n
@@ -77,9 +77,18 @@ def tour_times(doorstep: np.ndarray, approach_km: float, area_km2: float, cfg: L
 class Station:
     """A delivery station: parcels waiting in promise order, and its couriers."""
 
-    def __init__(self, env: simpy.Environment, sid: int, cfg: LastmileConfig, windows: list[DutyWindow],
-                 city: City, orders: OrderTable, unit_work: np.ndarray | None = None,
-                 delivery_windows: np.ndarray | None = None, doorstep_stop_min: float = 0.0):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        sid: int,
+        cfg: LastmileConfig,
+        windows: list[DutyWindow],
+        city: City,
+        orders: OrderTable,
+        unit_work: np.ndarray | None = None,
+        delivery_windows: np.ndarray | None = None,
+        doorstep_stop_min: float = 0.0,
+    ):
         self.env, self.sid, self.cfg, self.orders = env, sid, cfg, orders
         self.unit_work = unit_work  # per-order drawn tour work when cfg.service_mean_min is set
         self.approach_km = float(city.station_approach_km[sid])
@@ -88,7 +97,7 @@ class Station:
         self.due_min: np.ndarray | None = None  # per order: the window's end or the promise (when windows are on)
         self.doorstep_stop_min = doorstep_stop_min
         self.lead_min = cfg.load_min + self.approach_km * 60.0 / cfg.courier_speed_kmh  # departure to first stop
-        self.queue = np.empty(0, dtype=np.int64)   # ready parcels, most urgent first
+        self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first
         self._wakeup = env.event()
         # (start, duration, parcels, doorstep parcels, doorstep minutes, window parcels)
         self.tours: list[tuple[float, float, int, int, float, int]] = []
@@ -135,12 +144,11 @@ class Station:
                     self._wakeup = env.event()
                 yield self._wakeup
                 continue
-            load, self.queue = self.queue[: cfg.tour_capacity], self.queue[cfg.tour_capacity:]
+            load, self.queue = self.queue[: cfg.tour_capacity], self.queue[cfg.tour_capacity :]
             n = load.size
             door = o.doorstep[load]
             if cfg.service_mean_min is None:
-                duration, offsets, minutes = tour_times(door, self.approach_km, self.area_km2, cfg,
-                                                        self.doorstep_stop_min)
+                duration, offsets, minutes = tour_times(door, self.approach_km, self.area_km2, cfg, self.doorstep_stop_min)
             else:
                 offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
                 duration = float(offsets[-1])
@@ -167,8 +175,15 @@ class NearbyDelivery:
     """A nearby city's own last mile, simplified: arrivals before its delivery start go out that day,
     spread over `delivery_h`; with a capacity, parcels are delivered one after another at that rate."""
 
-    def __init__(self, env: simpy.Environment, start_tod_min: float, delivery_h: float, u: np.ndarray,
-                 orders: OrderTable, parcels_per_hour: float = 0.0):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        start_tod_min: float,
+        delivery_h: float,
+        u: np.ndarray,
+        orders: OrderTable,
+        parcels_per_hour: float = 0.0,
+    ):
         self.env, self.start_tod, self.delivery_min, self.u, self.orders = env, start_tod_min, delivery_h * 60.0, u, orders
         self.min_per_parcel = 60.0 / parcels_per_hour if parcels_per_hour > 0 else 0.0
         self.free_at = 0.0

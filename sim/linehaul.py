@@ -27,8 +27,7 @@ def _station_departures() -> list[str]:
 class LinehaulConfig:
     """Truck timetables; capacities are in `capacity`."""
 
-    station_departures: list[str] = spec(factory=_station_departures, time=True,
-                                         doc="every station gets a truck at these times")
+    station_departures: list[str] = spec(factory=_station_departures, time=True, doc="every station gets a truck at these times")
     dock_min: float = spec(15.0, ge=0.0, doc="unloading and scanning in at the station")
     nearby_truck_capacity: int = spec(6000, ge=1, doc="a 17.5 m trailer of small parcels")
 
@@ -45,15 +44,22 @@ class Departure:
 class Linehaul:
     """Holds sorted parcels per destination and runs the departures."""
 
-    def __init__(self, env: simpy.Environment, cfg: LinehaulConfig, truck_capacity: int, days: int, city: City,
-                 orders: OrderTable, arrive: Callable[[int, np.ndarray], None]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: LinehaulConfig,
+        truck_capacity: int,
+        days: int,
+        city: City,
+        orders: OrderTable,
+        arrive: Callable[[int, np.ndarray], None],
+    ):
         self.env, self.cfg, self.city, self.orders, self.arrive = env, cfg, city, orders, arrive
         n_st = city.n_stations
         self.n_stations = n_st
         self.nearby_transit_min = [c.transit_h * 60.0 for c in city.cfg.nearby]
         self.dest_capacity = [truck_capacity] * n_st + [cfg.nearby_truck_capacity] * len(city.cfg.nearby)
-        entries = [(t, s) for t in daily_times(cfg.station_departures, days, "linehaul.station_departures")
-                   for s in range(n_st)]
+        entries = [(t, s) for t in daily_times(cfg.station_departures, days, "linehaul.station_departures") for s in range(n_st)]
         for k, c in enumerate(city.cfg.nearby):
             entries += [(t, n_st + k) for t in daily_times(c.departures, days, f"city.nearby[{k}].departures")]
         entries.sort()

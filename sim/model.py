@@ -31,8 +31,16 @@ log = logging.getLogger(__name__)
 
 # Independent random streams, spawned from one SeedSequence in this order. Append new names
 # at the end: existing streams then keep their numbers across versions.
-STREAMS = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "sort_service", "nearby_delivery",
-           "lastmile_service", "services")
+STREAMS = (
+    "arrivals",
+    "order_attributes",
+    "pick_service",
+    "delivery_attempts",
+    "sort_service",
+    "nearby_delivery",
+    "lastmile_service",
+    "services",
+)
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -67,7 +75,7 @@ class ModelOutput:
     cutoff_log: list[tuple[float, str, float]]
     events: int
     horizon_min: float  # end of the last day of orders
-    end_min: float      # end of the clock (horizon + drain)
+    end_min: float  # end of the clock (horizon + drain)
     alerts: dict | None = None  # parcel-centre alerts as columns, when the parcel centre is on
 
 
@@ -79,8 +87,9 @@ class LiveState:
         self.window_end_min = model.checkout.window_end_min
         self.review_interval_min = model.cfg.promise.review_interval_min
         cfg = model.cfg.lastmile
-        full_tour, _, _ = tour_minutes(cfg.tour_capacity, float(np.mean(model.city.station_approach_km)),
-                                       float(np.mean(model.city.station_area_km2)), cfg)
+        full_tour, _, _ = tour_minutes(
+            cfg.tour_capacity, float(np.mean(model.city.station_approach_km)), float(np.mean(model.city.station_area_km2)), cfg
+        )
         self._parcels_per_courier_min = cfg.tour_capacity / full_tour
         self._sort_per_min = model.cfg.capacity.sorter_per_hour / 60.0
 
@@ -129,35 +138,50 @@ class Model:
         self.horizon_min = cfg.horizon_days * MIN_PER_DAY
         self.end_min = self.horizon_min + cfg.drain_hours * 60.0
         days = int(np.ceil(self.end_min / MIN_PER_DAY))  # timetables run through the drain
-        self.orders = generate_orders(cfg.demand, self.city, cfg.horizon_days, cfg.warehouse.pick_mean_min, cfg.warehouse.pick_cv,
-                                      cfg.lastmile.failed_attempt_prob, self.streams)
-        window_u = draw_service_attributes(self.orders, cfg.services, cfg.lastmile.refusal_prob,
-                                           self.streams["services"])
+        self.orders = generate_orders(
+            cfg.demand,
+            self.city,
+            cfg.horizon_days,
+            cfg.warehouse.pick_mean_min,
+            cfg.warehouse.pick_cv,
+            cfg.lastmile.failed_attempt_prob,
+            self.streams,
+        )
+        window_u = draw_service_attributes(self.orders, cfg.services, cfg.lastmile.refusal_prob, self.streams["services"])
         self.env = CountingEnvironment()
         env, o, cap, svc = self.env, self.orders, cfg.capacity, cfg.services
         window_end = parse_time_min(cfg.promise.window_end)
         delivery_windows = parse_windows(svc.windows.windows, window_end) if svc.windows.share > 0 else None
         courier_windows = duty_windows(cfg.lastmile.shifts, cap.couriers_per_station, "lastmile.shifts")
-        tour_work = (gamma_times(self.streams["lastmile_service"], 1.0, cfg.lastmile.service_cv, len(o))
-                     if cfg.lastmile.service_mean_min is not None else None)
-        self.stations = [Station(env, s, cfg.lastmile, courier_windows, self.city, o, tour_work, delivery_windows,
-                                 svc.doorstep.stop_service_min) for s in range(self.city.n_stations)]
+        tour_work = (
+            gamma_times(self.streams["lastmile_service"], 1.0, cfg.lastmile.service_cv, len(o))
+            if cfg.lastmile.service_mean_min is not None
+            else None
+        )
+        self.stations = [
+            Station(env, s, cfg.lastmile, courier_windows, self.city, o, tour_work, delivery_windows, svc.doorstep.stop_service_min)
+            for s in range(self.city.n_stations)
+        ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
-        self.nearby = [NearbyDelivery(env, parse_time_min(c.delivery_start), c.local_delivery_h, u_nearby, o,
-                                      c.parcels_per_hour) for c in cfg.city.nearby]
-        self.parcel_centre = (ParcelCentre(env, svc.parcel_centre, o, self.end_min,
-                                           self._expedite if svc.parcel_centre.expedite else None)
-                              if svc.parcel_centre.enabled else None)
+        self.nearby = [
+            NearbyDelivery(env, parse_time_min(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour)
+            for c in cfg.city.nearby
+        ]
+        self.parcel_centre = (
+            ParcelCentre(env, svc.parcel_centre, o, self.end_min, self._expedite if svc.parcel_centre.expedite else None)
+            if svc.parcel_centre.enabled
+            else None
+        )
         self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self._truck_arrives)
         to_linehaul = self._straight_to_station if self.mode == "tandem" else self.linehaul.add
-        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, self.streams["sort_service"],
-                                     to_linehaul)
+        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, self.streams["sort_service"], to_linehaul)
         to_sort = {"mmc": self._picked_is_done, "tandem": self._straight_to_sort}.get(self.mode, self._picked_up)
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, to_sort)
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self._picked_up)
         self.policy = make_policy(cfg.cutoff, self.city.regions)
-        self.checkout = Checkout(env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None,
-                                 self._release, svc, window_u)
+        self.checkout = Checkout(
+            env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None, self._release, svc, window_u
+        )
         self.checkout.state = LiveState(self)
         if delivery_windows is not None:
             due = np.full(len(o), np.nan)
@@ -203,8 +227,7 @@ class Model:
 
     def run(self, progress: Callable[[float], None] | None = None, step_min: float = 60.0) -> ModelOutput:
         """Simulate to the end of the drain; `progress(minutes_done)` is called every `step_min` simulated minutes."""
-        log.info("simulating %d orders over %d days (+%g h drain)", len(self.orders), self.cfg.horizon_days,
-                 self.cfg.drain_hours)
+        log.info("simulating %d orders over %d days (+%g h drain)", len(self.orders), self.cfg.horizon_days, self.cfg.drain_hours)
         if progress is None:
             self.env.run(until=self.end_min)
         else:
@@ -219,8 +242,17 @@ class Model:
             col = getattr(o, name)
             col[col > self.end_min] = np.nan
         return ModelOutput(
-            orders=o, city=self.city, departures=self.linehaul.departures, stations=self.stations,
-            picker_pools=self.warehouses.pools, sorter_pool=self.sorting.pool, sort_waves=self.sorting.waves,
-            pickup_rounds=self.pickup.rounds, cutoff_log=self.checkout.cutoff_log,
-            events=self.env.events_processed, horizon_min=self.horizon_min, end_min=self.end_min,
-            alerts=self.parcel_centre.table() if self.parcel_centre is not None else None)
+            orders=o,
+            city=self.city,
+            departures=self.linehaul.departures,
+            stations=self.stations,
+            picker_pools=self.warehouses.pools,
+            sorter_pool=self.sorting.pool,
+            sort_waves=self.sorting.waves,
+            pickup_rounds=self.pickup.rounds,
+            cutoff_log=self.checkout.cutoff_log,
+            events=self.env.events_processed,
+            horizon_min=self.horizon_min,
+            end_min=self.end_min,
+            alerts=self.parcel_centre.table() if self.parcel_centre is not None else None,
+        )

@@ -30,8 +30,9 @@ class PromiseConfig:
     review_interval_min: float = spec(15.0, gt=0.0, le=1440.0, doc="checkout re-asks the cutoff policy this often")
 
 
-def assign_tiers(created: np.ndarray, home: np.ndarray, cutoff_tod_min: np.ndarray,
-                 window_end_min: float) -> tuple[np.ndarray, np.ndarray]:
+def assign_tiers(
+    created: np.ndarray, home: np.ndarray, cutoff_tod_min: np.ndarray, window_end_min: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(tier, promised_by) for orders given each order's cutoff (minutes after midnight of its day)."""
     day = np.floor(created / MIN_PER_DAY)
     fast = (created - day * MIN_PER_DAY) < cutoff_tod_min
@@ -43,9 +44,19 @@ def assign_tiers(created: np.ndarray, home: np.ndarray, cutoff_tod_min: np.ndarr
 class Checkout:
     """The process that promises orders as they are placed and releases them to the first mile."""
 
-    def __init__(self, env: simpy.Environment, cfg: PromiseConfig, policy: CutoffPolicy, regions: list[str],
-                 days: int, orders: OrderTable, state: PromiseState, release: Callable[[np.ndarray], None],
-                 services: ServicesConfig | None = None, window_u: np.ndarray | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: PromiseConfig,
+        policy: CutoffPolicy,
+        regions: list[str],
+        days: int,
+        orders: OrderTable,
+        state: PromiseState,
+        release: Callable[[np.ndarray], None],
+        services: ServicesConfig | None = None,
+        window_u: np.ndarray | None = None,
+    ):
         self.env, self.cfg, self.policy, self.regions = env, cfg, policy, regions
         self.orders, self.state, self.release = orders, state, release
         self.window_end_min = parse_time_min(cfg.window_end, "promise.window_end")
@@ -53,8 +64,7 @@ class Checkout:
         fresh = self.services.fresh
         self.fresh_cutoff = parse_time_min(fresh.cutoff, "services.fresh.cutoff") if fresh.cutoff else None
         self.fresh_max_tier = TIER_NAMES.index(fresh.max_tier)
-        self.windows = (parse_windows(self.services.windows.windows, self.window_end_min)
-                        if self.services.windows.share > 0 else None)
+        self.windows = parse_windows(self.services.windows.windows, self.window_end_min) if self.services.windows.share > 0 else None
         self.window_u = window_u
         self.due_min: np.ndarray | None = None  # set by the model when windows are on
         self.horizon_min = days * MIN_PER_DAY
@@ -85,14 +95,18 @@ class Checkout:
             slow = fresh & (tier > self.fresh_max_tier)
             if slow.any():
                 tier[slow] = self.fresh_max_tier
-                promised[slow] = (np.floor(o.created[idx][slow] / MIN_PER_DAY) + tier[slow]) * MIN_PER_DAY + \
-                    self.window_end_min
+                promised[slow] = (np.floor(o.created[idx][slow] / MIN_PER_DAY) + tier[slow]) * MIN_PER_DAY + self.window_end_min
             o.tier[idx], o.promised_by[idx] = tier, promised
             if self.services.windows.share > 0:
                 home = o.region[idx] == 0
-                choice = choose_windows(self.window_u[idx], o.created[idx], np.floor(promised / MIN_PER_DAY),
-                                        self.services.windows.share, self.windows,
-                                        self.services.windows.min_lead_h * 60.0)
+                choice = choose_windows(
+                    self.window_u[idx],
+                    o.created[idx],
+                    np.floor(promised / MIN_PER_DAY),
+                    self.services.windows.share,
+                    self.windows,
+                    self.services.windows.min_lead_h * 60.0,
+                )
                 o.window[idx] = np.where(home, choice, -1)
                 if self.due_min is not None:  # the last mile works to the window's end
                     _, end = window_bounds(promised, o.window[idx], self.windows)

@@ -28,8 +28,7 @@ import pandas as pd  # noqa: E402
 from . import __version__  # noqa: E402
 from .results import ci, load_summary  # noqa: E402
 
-BOOKKEEPING = {"seed", "wall_s", "events", "version", "run", "status", "error", "overrides", "config_hash",
-               "sweep_id", "experiment"}
+BOOKKEEPING = {"seed", "wall_s", "events", "version", "run", "status", "error", "overrides", "config_hash", "sweep_id", "experiment"}
 
 
 def sweep_dimensions(summary: pd.DataFrame) -> list[str]:
@@ -74,8 +73,11 @@ def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
 
 def top_policies(table: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
     """Scenarios meeting the target, most same-day coverage first."""
-    return table[table["meets_target"]].sort_values(
-        ["same_day_coverage_mean", "cost_per_order_mean"], ascending=[False, True]).head(limit)
+    return (
+        table[table["meets_target"]]
+        .sort_values(["same_day_coverage_mean", "cost_per_order_mean"], ascending=[False, True])
+        .head(limit)
+    )
 
 
 def _save(fig, out: Path, name: str) -> dict:
@@ -104,10 +106,13 @@ def figure_hit_vs_cutoff(table: pd.DataFrame, summary: pd.DataFrame, target: flo
 
 def figure_frontier(table: pd.DataFrame, target: float, out: Path) -> dict:
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    err = np.vstack([table["same_day_hit_rate_mean"] - table["same_day_hit_rate_ci_low"],
-                     table["same_day_hit_rate_ci_high"] - table["same_day_hit_rate_mean"]])
-    ax.errorbar(table["same_day_coverage_mean"], table["same_day_hit_rate_mean"], yerr=np.nan_to_num(err), fmt="o",
-                alpha=0.8)
+    err = np.vstack(
+        [
+            table["same_day_hit_rate_mean"] - table["same_day_hit_rate_ci_low"],
+            table["same_day_hit_rate_ci_high"] - table["same_day_hit_rate_mean"],
+        ]
+    )
+    ax.errorbar(table["same_day_coverage_mean"], table["same_day_hit_rate_mean"], yerr=np.nan_to_num(err), fmt="o", alpha=0.8)
     pts = table.sort_values("same_day_coverage_mean", ascending=False)
     best, frontier = -np.inf, []
     for _, row in pts.iterrows():  # not dominated: no other scenario has both more coverage and a higher hit rate
@@ -116,8 +121,7 @@ def figure_frontier(table: pd.DataFrame, target: float, out: Path) -> dict:
             best = row["same_day_hit_rate_mean"]
     if frontier:
         front = pd.DataFrame(frontier)
-        ax.plot(front["same_day_coverage_mean"], front["same_day_hit_rate_mean"], color="black", linewidth=1,
-                label="frontier")
+        ax.plot(front["same_day_coverage_mean"], front["same_day_hit_rate_mean"], color="black", linewidth=1, label="frontier")
     ax.axhline(target, color="red", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     ax.set_xlabel("same-day coverage (share of home-city orders offered same-day)")
     ax.set_ylabel("same-day hit rate")
@@ -160,8 +164,7 @@ def figure_run(sweep: Path, run: int, out: Path) -> dict:
     top.set_title(f"Run {run}: backlog per stage by hour")
     top.legend(fontsize=8)
     if alerts is None:
-        bottom.text(0.5, 0.5, "parcel centre off in this sweep: no warnings", ha="center", va="center",
-                    transform=bottom.transAxes)
+        bottom.text(0.5, 0.5, "parcel centre off in this sweep: no warnings", ha="center", va="center", transform=bottom.transAxes)
     else:
         bottom_acc = np.zeros(len(alerts))
         for level in alerts.columns:
@@ -182,8 +185,7 @@ def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="data")
 
 
-def write_report(sweep: str | Path, out: str | Path | None = None, run: int | None = None,
-                 target: float = 0.95) -> Path:
+def write_report(sweep: str | Path, out: str | Path | None = None, run: int | None = None, target: float = 0.95) -> Path:
     """Write report.html and the figures for a sweep folder; returns the HTML path."""
     sweep = Path(sweep)
     out = Path(out) if out else sweep / "report"
@@ -194,25 +196,37 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
     ok = summary[summary["status"] == "ok"] if "status" in summary else summary
     if run is None:  # the run that missed most: where the bottleneck shows
         run = int(ok.sort_values("same_day_hit_rate").iloc[0]["run"])
-    figures = [figure_hit_vs_cutoff(table, summary, target, out), figure_frontier(table, target, out),
-               figure_cost(table, out), figure_run(sweep, run, out)]
+    figures = [
+        figure_hit_vs_cutoff(table, summary, target, out),
+        figure_frontier(table, target, out),
+        figure_cost(table, out),
+        figure_run(sweep, run, out),
+    ]
     x, lines = _axes(summary)
     shown = ([x] if x else []) + lines
     top = top_policies(table)
-    interval = (lambda frame, m: [f"{a:.3f} [{b:.3f}, {c:.3f}]" for a, b, c in  # noqa: E731
-                                  zip(frame[f"{m}_mean"], frame[f"{m}_ci_low"], frame[f"{m}_ci_high"])])
+
+    def interval(frame, m):
+        return [f"{a:.3f} [{b:.3f}, {c:.3f}]" for a, b, c in zip(frame[f"{m}_mean"], frame[f"{m}_ci_low"], frame[f"{m}_ci_high"])]
+
     ranked = top[shown].copy()
-    for metric, title in (("same_day_coverage", "same-day coverage"), ("same_day_hit_rate", "same-day hit rate"),
-                          ("cost_per_order", "cost per order (CNY)")):
+    for metric, title in (
+        ("same_day_coverage", "same-day coverage"),
+        ("same_day_hit_rate", "same-day hit rate"),
+        ("cost_per_order", "cost per order (CNY)"),
+    ):
         ranked[title] = interval(top, metric)
     ranked["replications"] = top["same_day_hit_rate_n"].to_numpy()
     table.to_csv(out / "scenarios.csv", index=False)
-    common = {c: summary[c].iloc[0] for c in summary.columns
-              if "." in c and c not in shown and summary[c].astype(str).nunique(dropna=False) == 1}
+    common = {
+        c: summary[c].iloc[0]
+        for c in summary.columns
+        if "." in c and c not in shown and summary[c].astype(str).nunique(dropna=False) == 1
+    }
     chosen = summary[summary["run"] == run].iloc[0]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Sweep report: {html.escape(str(meta.get('experiment', sweep.parent.name)))} / {html.escape(sweep.name)}</title>
+<title>Sweep report: {html.escape(str(meta.get("experiment", sweep.parent.name)))} / {html.escape(sweep.name)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
 img {{ max-width: 100%; margin: 0.5em 0 1.5em; }}
@@ -222,30 +236,30 @@ table.data td, table.data th {{ padding: 2px 8px; border-bottom: 1px solid #ddd;
 </style></head><body>
 <h1>Sweep report</h1>
 <table class="meta">
-<tr><td>experiment</td><td>{html.escape(str(meta.get('experiment', sweep.parent.name)))}</td></tr>
+<tr><td>experiment</td><td>{html.escape(str(meta.get("experiment", sweep.parent.name)))}</td></tr>
 <tr><td>sweep</td><td>{html.escape(sweep.name)}</td></tr>
-<tr><td>runs</td><td>{len(summary)} ({int((summary.get('status', pd.Series(dtype=str)) == 'failed').sum())} failed)</td></tr>
-<tr><td>swept</td><td>{html.escape(', '.join(shown) or 'nothing but seeds')}</td></tr>
+<tr><td>runs</td><td>{len(summary)} ({int((summary.get("status", pd.Series(dtype=str)) == "failed").sum())} failed)</td></tr>
+<tr><td>swept</td><td>{html.escape(", ".join(shown) or "nothing but seeds")}</td></tr>
 <tr><td>target same-day hit rate</td><td>{target:.0%}</td></tr>
-<tr><td>results written by</td><td>sim {html.escape(str(summary['version'].iloc[0]) if 'version' in summary else '?')}</td></tr>
+<tr><td>results written by</td><td>sim {html.escape(str(summary["version"].iloc[0]) if "version" in summary else "?")}</td></tr>
 <tr><td>report written by</td><td>sim {__version__} on {dt.date.today().isoformat()}</td></tr>
 </table>
 <h2>Policies meeting the target, most coverage first</h2>
 <p>Means over replications with 95% t-intervals; a scenario meets the target when its mean same-day hit rate
 is at least {target:.0%}.</p>
-{_table_html(ranked) if len(top) else '<p>No scenario meets the target.</p>'}
+{_table_html(ranked) if len(top) else "<p>No scenario meets the target.</p>"}
 <h2>Same-day hit rate against the cutoff</h2>
-{_img(figures[0]['png'])}
+{_img(figures[0]["png"])}
 <h2>Coverage and hit rate</h2>
-{_img(figures[1]['png'])}
+{_img(figures[1]["png"])}
 <h2>Cost</h2>
-{_img(figures[2]['png'])}
+{_img(figures[2]["png"])}
 <h2>Run {run}: where the backlog builds</h2>
-<p>Run {run} ({html.escape(', '.join(f'{d}={chosen[d]}' for d in shown + ['seed']))}): same-day hit rate
-{chosen['same_day_hit_rate']:.3f}, bottleneck <b>{html.escape(str(chosen.get('bottleneck', '')))}</b>.</p>
-{_img(figures[3]['png'])}
+<p>Run {run} ({html.escape(", ".join(f"{d}={chosen[d]}" for d in shown + ["seed"]))}): same-day hit rate
+{chosen["same_day_hit_rate"]:.3f}, bottleneck <b>{html.escape(str(chosen.get("bottleneck", "")))}</b>.</p>
+{_img(figures[3]["png"])}
 <h2>Configuration shared by every run</h2>
-{_table_html(pd.DataFrame({'key': list(common), 'value': [str(v) for v in common.values()]}))}
+{_table_html(pd.DataFrame({"key": list(common), "value": [str(v) for v in common.values()]}))}
 </body></html>
 """
     path = out / "report.html"

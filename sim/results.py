@@ -50,8 +50,9 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return mean, sd, mean - half, mean + half
 
 
-def ci(summary: pd.DataFrame, by: Sequence[str] | str | None = None, metric: str = "same_day_hit_rate",
-       confidence: float = 0.95) -> pd.DataFrame:
+def ci(
+    summary: pd.DataFrame, by: Sequence[str] | str | None = None, metric: str = "same_day_hit_rate", confidence: float = 0.95
+) -> pd.DataFrame:
     """Mean, standard deviation and a t confidence interval of `metric` over replications, per group.
 
     Rows of `summary` that share the values of `by` (e.g. a cutoff and a capacity) and differ
@@ -63,6 +64,16 @@ def ci(summary: pd.DataFrame, by: Sequence[str] | str | None = None, metric: str
     for key, group in groups:
         mean, sd, low, high = t_interval(group[metric].to_numpy(dtype=float), confidence)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), "metric": metric, "n": int(group[metric].notna().sum()), "mean": mean,
-                     "std": sd, "ci_low": low, "ci_high": high, "confidence": confidence})
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "metric": metric,
+                "n": int(group[metric].notna().sum()),
+                "mean": mean,
+                "std": sd,
+                "ci_low": low,
+                "ci_high": high,
+                "confidence": confidence,
+            }
+        )
     return pd.DataFrame(rows)

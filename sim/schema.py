@@ -23,9 +23,18 @@ class ConfigError(ValueError):
         super().__init__(f"config key '{key}' has bad value {value!r}: {allowed}")
 
 
-def spec(default: Any = dataclasses.MISSING, *, factory: Any = None, ge: float | None = None,
-         gt: float | None = None, le: float | None = None, lt: float | None = None,
-         choices: tuple | None = None, time: bool = False, doc: str = "") -> Any:
+def spec(
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Any = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple | None = None,
+    time: bool = False,
+    doc: str = "",
+) -> Any:
     """A dataclass field with limits checked by `from_dict` (`time=True`: an 'HH:MM' string)."""
     meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "time": time, "doc": doc}
     if factory is not None:
@@ -53,10 +62,12 @@ def _describe_limits(meta: dict) -> str:
 
 
 def _check_limits(key: str, value: float, meta: dict, kind: str) -> None:
-    bad = ((meta.get("ge") is not None and value < meta["ge"])
-           or (meta.get("gt") is not None and value <= meta["gt"])
-           or (meta.get("le") is not None and value > meta["le"])
-           or (meta.get("lt") is not None and value >= meta["lt"]))
+    bad = (
+        (meta.get("ge") is not None and value < meta["ge"])
+        or (meta.get("gt") is not None and value <= meta["gt"])
+        or (meta.get("le") is not None and value > meta["le"])
+        or (meta.get("lt") is not None and value >= meta["lt"])
+    )
     if bad:
         raise ConfigError(key, value, f"expected {kind} {_describe_limits(meta)}")
 

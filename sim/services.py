@@ -30,10 +30,14 @@ class ParcelCentreConfig:
     """包裹中心: warnings for parcels not yet picked up, and picked up but not yet dispatched."""
 
     enabled: bool = spec(False)
-    pickup_sla_h: Any = spec(factory=lambda: {"warehouse": 8.0, "merchant": 12.0},
-                             doc="hours from order to pickup: a number, or one per source (warehouse, merchant)")
-    dispatch_sla_h: Any = spec(factory=lambda: {"warehouse": 8.0, "merchant": 8.0},
-                               doc="hours from pickup to leaving the sorting centre: a number or one per source")
+    pickup_sla_h: Any = spec(
+        factory=lambda: {"warehouse": 8.0, "merchant": 12.0},
+        doc="hours from order to pickup: a number, or one per source (warehouse, merchant)",
+    )
+    dispatch_sla_h: Any = spec(
+        factory=lambda: {"warehouse": 8.0, "merchant": 8.0},
+        doc="hours from pickup to leaving the sorting centre: a number or one per source",
+    )
     warn_share: float = spec(0.8, gt=0.0, lt=1.0, doc="'about to time out' at this share of the SLA")
     check_interval_min: float = spec(15.0, gt=0.0, le=240.0, doc="how often the parcel centre scans (alerts keep exact times)")
     expedite: bool = spec(False, doc="on a warning, the parcel goes first in pickup rounds, sort waves and onto trucks")
@@ -54,11 +58,11 @@ class WindowsConfig:
     """按需派送: a share of customers choose a delivery window on the promised day."""
 
     share: float = spec(0.0, ge=0.0, le=1.0)
-    windows: list[str] = spec(factory=lambda: ["09:00-12:00", "14:00-17:00", "18:00-21:00"],
-                              doc="windows a customer may choose, 'HH:MM-HH:MM'")
+    windows: list[str] = spec(
+        factory=lambda: ["09:00-12:00", "14:00-17:00", "18:00-21:00"], doc="windows a customer may choose, 'HH:MM-HH:MM'"
+    )
     min_lead_h: float = spec(3.0, ge=0.0, doc="a window must start at least this long after the order")
-    pickup_point_share: float = spec(0.0, ge=0.0, le=1.0,
-                                     doc="share of orders the customer asks to be left at a pickup point (驿站)")
+    pickup_point_share: float = spec(0.0, ge=0.0, le=1.0, doc="share of orders the customer asks to be left at a pickup point (驿站)")
 
 
 @dataclass
@@ -116,8 +120,7 @@ def validate_services(cfg: ServicesConfig, window_end_min: float) -> None:
         parse_windows(cfg.windows.windows, window_end_min)
 
 
-def window_bounds(promised_by: np.ndarray, window: np.ndarray, windows: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def window_bounds(promised_by: np.ndarray, window: np.ndarray, windows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Absolute start and end of each order's chosen window on its promised day (NaN without one)."""
     start, end = np.full(window.size, np.nan), np.full(window.size, np.nan)
     has = window >= 0
@@ -135,13 +138,19 @@ def failures_before_success(u: np.ndarray, p: float) -> np.ndarray:
     return np.minimum(np.floor(np.log1p(-u) / np.log(p)), 100).astype(np.int8)
 
 
-def draw_service_attributes(o: OrderTable, cfg: ServicesConfig, standard_refusal_prob: float,
-                            rng: np.random.Generator) -> np.ndarray | None:
+def draw_service_attributes(
+    o: OrderTable, cfg: ServicesConfig, standard_refusal_prob: float, rng: np.random.Generator
+) -> np.ndarray | None:
     """Doorstep flags, doorstep failures and refusals, from the `services` stream (so the core draws never
     change); returns each order's uniform for choosing a delivery window at checkout (None when no
     service needs a draw, so the core scenario costs nothing extra)."""
-    if (cfg.doorstep.share <= 0 and cfg.windows.share <= 0 and cfg.windows.pickup_point_share <= 0
-            and standard_refusal_prob <= 0 and cfg.doorstep.refusal_prob <= 0):
+    if (
+        cfg.doorstep.share <= 0
+        and cfg.windows.share <= 0
+        and cfg.windows.pickup_point_share <= 0
+        and standard_refusal_prob <= 0
+        and cfg.doorstep.refusal_prob <= 0
+    ):
         return None
     u = rng.random((5, len(o)))
     o.doorstep[:] = u[0] < cfg.doorstep.share
@@ -155,8 +164,9 @@ def draw_service_attributes(o: OrderTable, cfg: ServicesConfig, standard_refusal
     return u[3]
 
 
-def choose_windows(u: np.ndarray, created: np.ndarray, promised_day: np.ndarray, share: float,
-                   windows: np.ndarray, min_lead_min: float) -> np.ndarray:
+def choose_windows(
+    u: np.ndarray, created: np.ndarray, promised_day: np.ndarray, share: float, windows: np.ndarray, min_lead_min: float
+) -> np.ndarray:
     """Each order's window index (-1: none): a `share` of customers (u < share) pick uniformly among the
     windows of the promised day that start at least `min_lead_min` after they order."""
     n = created.size
@@ -178,8 +188,14 @@ class ParcelCentre:
     """Scans the chain every `check_interval_min` and raises each alert stamped with the moment it
     became true: pickup SLA from order to pickup, dispatch SLA from pickup to leaving the sorting centre."""
 
-    def __init__(self, env: simpy.Environment, cfg: ParcelCentreConfig, orders: OrderTable, end_min: float,
-                 on_warning: Callable[[np.ndarray], None] | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: ParcelCentreConfig,
+        orders: OrderTable,
+        end_min: float,
+        on_warning: Callable[[np.ndarray], None] | None = None,
+    ):
         self.env, self.cfg, self.orders, self.on_warning = env, cfg, orders, on_warning
         self.pickup_min = sla_minutes(cfg.pickup_sla_h, "services.parcel_centre.pickup_sla_h")
         self.dispatch_min = sla_minutes(cfg.dispatch_sla_h, "services.parcel_centre.dispatch_sla_h")
@@ -239,8 +255,12 @@ class ParcelCentre:
     def table(self) -> dict[str, np.ndarray]:
         """All alerts as columns, in time order."""
         if not self.alerts:
-            return {"order_id": np.empty(0, np.int64), "sla": np.empty(0, np.int8), "level": np.empty(0, np.int8),
-                    "time_min": np.empty(0)}
+            return {
+                "order_id": np.empty(0, np.int64),
+                "sla": np.empty(0, np.int8),
+                "level": np.empty(0, np.int8),
+                "time_min": np.empty(0),
+            }
         idx = np.concatenate([a[0] for a in self.alerts])
         sla = np.concatenate([np.full(a[0].size, a[1], np.int8) for a in self.alerts])
         level = np.concatenate([np.full(a[0].size, a[2], np.int8) for a in self.alerts])

@@ -35,8 +35,16 @@ class SortingConfig:
 class SortingCentre:
     """Releases waves into the sorter and hands sorted parcels on."""
 
-    def __init__(self, env: simpy.Environment, cfg: SortingConfig, sorter_per_hour: float, days: int,
-                 orders: OrderTable, rng: np.random.Generator, to_linehaul: Callable[[np.ndarray], None]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: SortingConfig,
+        sorter_per_hour: float,
+        days: int,
+        orders: OrderTable,
+        rng: np.random.Generator,
+        to_linehaul: Callable[[np.ndarray], None],
+    ):
         self.env, self.cfg, self.orders, self.to_linehaul = env, cfg, orders, to_linehaul
         self.service_mean_min = 60.0 * cfg.lines / sorter_per_hour
         self.pool = ServerPool([DutyWindow(0.0, MIN_PER_DAY)] * cfg.lines)
@@ -70,8 +78,9 @@ class SortingCentre:
     def _sort(self, batch: np.ndarray) -> None:
         """Release a batch (in arrival order) into the sorter now."""
         o = self.orders
-        service = (np.full(batch.size, self.service_mean_min) if self.unit_work is None
-                   else self.unit_work[batch] * self.service_mean_min)
+        service = (
+            np.full(batch.size, self.service_mean_min) if self.unit_work is None else self.unit_work[batch] * self.service_mean_min
+        )
         starts = self.pool.serve(np.full(batch.size, self.env.now), service)
         o.sort_start[batch] = starts
         o.sorted[batch] = starts + service

@@ -136,8 +136,7 @@ class SweepStore:
         frame = self.summaries()
         table = pa.Table.from_pandas(frame, preserve_index=False)
         meta = dict(table.schema.metadata or {})
-        meta.update({b"sim.table": b"summary", b"sim.sweep_id": self.sweep_id.encode(),
-                     b"sim.experiment": self.experiment.encode()})
+        meta.update({b"sim.table": b"summary", b"sim.sweep_id": self.sweep_id.encode(), b"sim.experiment": self.experiment.encode()})
         write_parquet_atomic(table.replace_schema_metadata(meta), f"{self.root}/summary.parquet", self.fs)
         return frame
 
@@ -146,8 +145,7 @@ def list_sweeps(uri: str, experiment: str) -> list[str]:
     """Sweep ids of an experiment, oldest first."""
     fs, base = resolve_uri(uri)
     selector = pafs.FileSelector(f"{base.rstrip('/')}/{experiment}", allow_not_found=True)
-    ids = [i.base_name for i in fs.get_file_info(selector)
-           if i.type == pafs.FileType.Directory and _SWEEP_ID.match(i.base_name)]
+    ids = [i.base_name for i in fs.get_file_info(selector) if i.type == pafs.FileType.Directory and _SWEEP_ID.match(i.base_name)]
     return sorted(ids)
 
 

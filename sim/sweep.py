@@ -97,13 +97,20 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         data["cutoff"] = {**data["cutoff"], "time": f"{minutes // 60:02d}:{minutes % 60:02d}"}
     overrides = run_overrides(task_overrides)
     replications = int(search.replications)
-    base = {"status": "ok", "error": "", "overrides": json.dumps(overrides), "experiment": results.experiment,
-            "sweep_id": results.sweep_id}
+    base = {
+        "status": "ok",
+        "error": "",
+        "overrides": json.dumps(overrides),
+        "experiment": results.experiment,
+        "sweep_id": results.sweep_id,
+    }
     started = time.perf_counter()
     try:
         config = load_config(data)
-        digest = config_hash({k: v for k, v in config.to_dict().items() if k != "output"}
-                             | {"output.orders": config.output.orders, "replications": replications})
+        digest = config_hash(
+            {k: v for k, v in config.to_dict().items() if k != "output"}
+            | {"output.orders": config.output.orders, "replications": replications}
+        )
         base["config_hash"] = digest
         if store.is_complete(job_num, digest):
             log.info("run %d is complete already (config %s): skipped", job_num, digest)
@@ -125,13 +132,16 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         store.write_table("utilization", job_num, pa.concat_tables(utilization))
         store.write_table("summary", job_num, summary_rows_to_arrow(rows))
         score = objectives(rows, search.target)
-        log.info("run %d done in %.2f s: same-day hit rate %.3f", job_num, time.perf_counter() - started,
-                 float(np.mean([row["same_day_hit_rate"] for row in rows])))
+        log.info(
+            "run %d done in %.2f s: same-day hit rate %.3f",
+            job_num,
+            time.perf_counter() - started,
+            float(np.mean([row["same_day_hit_rate"] for row in rows])),
+        )
         return score
     except Exception as exc:  # a failed run is recorded, the sweep goes on
         log.error("run %d failed: %s\n%s", job_num, exc, traceback.format_exc())
-        row = dict(base, status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0],
-                   wall_s=time.perf_counter() - started)
+        row = dict(base, status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], wall_s=time.perf_counter() - started)
         row.setdefault("config_hash", "")
         row.update(flatten(data))
         store.write_table("summary", job_num, summary_to_arrow(row, __version__))
@@ -205,9 +215,18 @@ class SweepCallback(Callback):
         store = SweepStore(r.uri, r.experiment, r.sweep_id)
         total = count_jobs(config)
         meta = store.read_json("sweep.json") or {"created": r.sweep_id, "launches": 0}
-        meta.update({"experiment": r.experiment, "sweep_id": r.sweep_id, "signature": r.signature, "total": total,
-                     "overrides": run_overrides(list(config.hydra.overrides.task)), "finished": False,
-                     "launches": meta.get("launches", 0) + 1, "version": __version__})
+        meta.update(
+            {
+                "experiment": r.experiment,
+                "sweep_id": r.sweep_id,
+                "signature": r.signature,
+                "total": total,
+                "overrides": run_overrides(list(config.hydra.overrides.task)),
+                "finished": False,
+                "launches": meta.get("launches", 0) + 1,
+                "version": __version__,
+            }
+        )
         store.write_json("sweep.json", meta)
         log.info("sweep %s/%s: %s runs, results in %s", r.experiment, r.sweep_id, total or "?", store.root)
         progress = Progress(store, total)
@@ -223,5 +242,11 @@ class SweepCallback(Callback):
         meta = store.read_json("sweep.json") or {}
         meta.update({"finished": True, "runs": runs, "failed": len(failed)})
         store.write_json("sweep.json", meta)
-        OUTCOME.update({"root": store.root, "runs": runs, "failed": failed["run"].tolist(),
-                        "first_error": failed["error"].iloc[0] if len(failed) else ""})
+        OUTCOME.update(
+            {
+                "root": store.root,
+                "runs": runs,
+                "failed": failed["run"].tolist(),
+                "first_error": failed["error"].iloc[0] if len(failed) else "",
+            }
+        )

@@ -50,8 +50,11 @@ def station_parameters(v: ValidationConfig) -> tuple[list[int], list[float]]:
     means = _per_station(v.service_mean_min, n, "validation.service_mean_min", float)
     for c, m, stage in zip(servers, means, STAGES[v.mode]):
         if v.arrival_per_hour * m / 60.0 >= c:
-            raise ConfigError("validation.arrival_per_hour", v.arrival_per_hour,
-                              f"the {stage} station is unstable: arrival rate x service time must be < servers ({c})")
+            raise ConfigError(
+                "validation.arrival_per_hour",
+                v.arrival_per_hour,
+                f"the {stage} station is unstable: arrival rate x service time must be < servers ({c})",
+            )
     return servers, means
 
 
@@ -60,18 +63,24 @@ def textbook_config(cfg: Any) -> Any:
     v = cfg.validation
     servers, means = station_parameters(v)
     always = [Shift("00:00", "24:00", 1.0)]
-    city = dataclasses.replace(cfg.city, nearby=[], warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)],
-                               stations_x=1, stations_y=1)
-    demand = dataclasses.replace(cfg.demand, orders_per_day=24.0 * v.arrival_per_hour, hourly_profile=[1.0] * 24,
-                                 merchant_share=0.0)
+    city = dataclasses.replace(
+        cfg.city, nearby=[], warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)], stations_x=1, stations_y=1
+    )
+    demand = dataclasses.replace(cfg.demand, orders_per_day=24.0 * v.arrival_per_hour, hourly_profile=[1.0] * 24, merchant_share=0.0)
     capacity = dataclasses.replace(cfg.capacity, pickers=servers[0])
     warehouse = dataclasses.replace(cfg.warehouse, pick_mean_min=means[0], pick_cv=1.0, shifts=always)
     sorting, lastmile = cfg.sorting, dataclasses.replace(cfg.lastmile, failed_attempt_prob=0.0)
     if v.mode == "tandem":
-        capacity = dataclasses.replace(capacity, sorter_per_hour=60.0 * servers[1] / means[1],
-                                       couriers_per_station=servers[2])
+        capacity = dataclasses.replace(capacity, sorter_per_hour=60.0 * servers[1] / means[1], couriers_per_station=servers[2])
         sorting = dataclasses.replace(sorting, waves=[], lines=servers[1], service_cv=1.0)
-        lastmile = dataclasses.replace(lastmile, shifts=always, tour_capacity=1, service_mean_min=means[2],
-                                       service_cv=1.0)
-    return dataclasses.replace(cfg, city=city, demand=demand, capacity=capacity, warehouse=warehouse, sorting=sorting,
-                               lastmile=lastmile, cutoff={"name": "none"})
+        lastmile = dataclasses.replace(lastmile, shifts=always, tour_capacity=1, service_mean_min=means[2], service_cv=1.0)
+    return dataclasses.replace(
+        cfg,
+        city=city,
+        demand=demand,
+        capacity=capacity,
+        warehouse=warehouse,
+        sorting=sorting,
+        lastmile=lastmile,
+        cutoff={"name": "none"},
+    )

@@ -49,8 +49,9 @@ class PickupConfig:
 class Warehouses:
     """Picker pools of the front DCs and their shuttles."""
 
-    def __init__(self, cfg: WarehouseConfig, pickers_per_dc: int, city: City, orders: OrderTable,
-                 to_sort: Callable[[np.ndarray], None]):
+    def __init__(
+        self, cfg: WarehouseConfig, pickers_per_dc: int, city: City, orders: OrderTable, to_sort: Callable[[np.ndarray], None]
+    ):
         self.cfg, self.city, self.orders, self.to_sort = cfg, city, orders, to_sort
         windows = duty_windows(cfg.shifts, pickers_per_dc, "warehouse.shifts")
         self.pools = [ServerPool(windows) for _ in city.cfg.warehouses]
@@ -66,16 +67,24 @@ class Warehouses:
             o.pick_start[mine] = starts
             o.picked[mine] = starts + o.pick_service_min[mine]
             depart = np.ceil(o.picked[mine] / self.cfg.shuttle_interval_min) * self.cfg.shuttle_interval_min
-            o.arrived_sort[mine] = (depart + self.city.road_minutes(self.city.warehouse_to_sort_km[w], depart)
-                                    + self.cfg.shuttle_dock_min)
+            o.arrived_sort[mine] = (
+                depart + self.city.road_minutes(self.city.warehouse_to_sort_km[w], depart) + self.cfg.shuttle_dock_min
+            )
             self.to_sort(mine)
 
 
 class MerchantPickup:
     """Pickup couriers collecting merchant orders in rounds, most urgent promise first."""
 
-    def __init__(self, env: simpy.Environment, cfg: PickupConfig, couriers: int, days: int,
-                 orders: OrderTable, to_sort: Callable[[np.ndarray], None]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: PickupConfig,
+        couriers: int,
+        days: int,
+        orders: OrderTable,
+        to_sort: Callable[[np.ndarray], None],
+    ):
         self.env, self.cfg, self.orders, self.to_sort = env, cfg, orders, to_sort
         self.capacity = couriers * cfg.parcels_per_courier_round
         self.timetable = daily_times(cfg.rounds, days, "pickup.rounds")
@@ -104,4 +113,3 @@ class MerchantPickup:
             self.waiting = np.setdiff1d(self.waiting, taken, assume_unique=True)
             self.rounds.append((t, n))
             self.to_sort(taken[np.argsort(o.arrived_sort[taken], kind="stable")])
-

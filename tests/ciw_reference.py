@@ -10,8 +10,9 @@ import ciw
 import numpy as np
 
 
-def ciw_series(arrival_per_min: float, servers: list[int], service_means_min: list[float], horizon_min: float,
-               warmup_min: float, seed: int) -> dict[str, float]:
+def ciw_series(
+    arrival_per_min: float, servers: list[int], service_means_min: list[float], horizon_min: float, warmup_min: float, seed: int
+) -> dict[str, float]:
     """Exponential multi-server stations in series; stats of the first station and of the whole system."""
     k = len(servers)
     routing = [[1.0 if j == i + 1 else 0.0 for j in range(k)] for i in range(k)]
@@ -27,8 +28,11 @@ def ciw_series(arrival_per_min: float, servers: list[int], service_means_min: li
     records = sim.get_all_records()
     first = [r for r in records if r.node == 1 and warmup_min <= r.arrival_date < horizon_min]
     waits = np.array([r.waiting_time for r in first])
-    busy = sum(min(r.service_end_date, horizon_min) - max(r.service_start_date, warmup_min)
-               for r in records if r.node == 1 and r.service_end_date > warmup_min)
+    busy = sum(
+        min(r.service_end_date, horizon_min) - max(r.service_start_date, warmup_min)
+        for r in records
+        if r.node == 1 and r.service_end_date > warmup_min
+    )
     start = {r.id_number: r.arrival_date for r in first}
     done = {r.id_number: r.exit_date for r in records if r.node == k and r.id_number in start}
     sojourn = np.array([done[i] - start[i] for i in done])

@@ -15,8 +15,7 @@ def small_config(**overrides) -> dict:
         "horizon_days": 3,
         "demand": {"orders_per_day": 6000},
         "city": {"zones_x": 4, "zones_y": 4, "stations_x": 2, "stations_y": 2},
-        "capacity": {"pickers": 10, "couriers_per_station": 8, "pickup_couriers": 4, "sorter_per_hour": 3000,
-                     "truck_capacity": 600},
+        "capacity": {"pickers": 10, "couriers_per_station": 8, "pickup_couriers": 4, "sorter_per_hour": 3000, "truck_capacity": 600},
     }
     for key, value in overrides.items():
         node = cfg

@@ -18,8 +18,12 @@ def mmc(arrival_per_min: float, servers: int, service_mean_min: float) -> dict[s
     mu = 1.0 / service_mean_min
     p_wait = erlang_c(servers, arrival_per_min / mu)
     wq = p_wait / (servers * mu - arrival_per_min)
-    return {"wait_mean_min": wq, "wait_prob": p_wait, "utilization": arrival_per_min / (servers * mu),
-            "sojourn_mean_min": wq + service_mean_min}
+    return {
+        "wait_mean_min": wq,
+        "wait_prob": p_wait,
+        "utilization": arrival_per_min / (servers * mu),
+        "sojourn_mean_min": wq + service_mean_min,
+    }
 
 
 def jackson_series(arrival_per_min: float, servers: list[int], service_means_min: list[float]) -> float:

@@ -16,8 +16,15 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_run_writes_results_and_prints_kpis(tmp_path):
     out = tmp_path / "run"
-    proc = run_cli("cutoff=fixed", "cutoff.time=14:00", "demand.orders_per_day=80000",
-                   "capacity.couriers_per_station=30", "seed=7", f"hydra.run.dir={out}", cwd=tmp_path)
+    proc = run_cli(
+        "cutoff=fixed",
+        "cutoff.time=14:00",
+        "demand.orders_per_day=80000",
+        "capacity.couriers_per_station=30",
+        "seed=7",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "same-day hit rate" in proc.stdout and "One replication" in proc.stdout
     summary = pd.read_parquet(out / "summary.parquet")
@@ -30,25 +37,27 @@ def test_run_writes_results_and_prints_kpis(tmp_path):
 
 @pytest.mark.parametrize("policy", ["regional", "dynamic", "none"])
 def test_each_cutoff_option_runs(tmp_path, policy):
-    proc = run_cli(f"cutoff={policy}", "demand.orders_per_day=3000", "output.orders=false",
-                   f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    proc = run_cli(f"cutoff={policy}", "demand.orders_per_day=3000", "output.orders=false", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert pd.read_parquet(tmp_path / "summary.parquet").loc[0, "cutoff.name"] == policy
     assert not (tmp_path / "orders.parquet").exists()
 
 
-@pytest.mark.parametrize("args,key", [
-    (["capacity.pickers=-3"], "capacity.pickers"),
-    (["cutoff.time=25:00"], "cutoff.time"),
-    (["cutoff=foo"], "cutoff"),
-    (["cutoff=regional", "+cutoff.times.atlantis=10:00"], "cutoff.times.atlantis"),
-    (["capacity.couriers_per_station=0"], "capacity.couriers_per_station"),
-    (["capacity.pickers=many"], "capacity.pickers"),
-    (["capacity.courier=3"], "capacity.courier"),
-    (["cutoff.name=greedy"], "cutoff.name"),
-    (["demand.orders_per_day=-1"], "demand.orders_per_day"),
-    (["horizon_days=1", "warmup_days=1"], "warmup_days"),
-])
+@pytest.mark.parametrize(
+    "args,key",
+    [
+        (["capacity.pickers=-3"], "capacity.pickers"),
+        (["cutoff.time=25:00"], "cutoff.time"),
+        (["cutoff=foo"], "cutoff"),
+        (["cutoff=regional", "+cutoff.times.atlantis=10:00"], "cutoff.times.atlantis"),
+        (["capacity.couriers_per_station=0"], "capacity.couriers_per_station"),
+        (["capacity.pickers=many"], "capacity.pickers"),
+        (["capacity.courier=3"], "capacity.courier"),
+        (["cutoff.name=greedy"], "cutoff.name"),
+        (["demand.orders_per_day=-1"], "demand.orders_per_day"),
+        (["horizon_days=1", "warmup_days=1"], "warmup_days"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line_and_no_results(tmp_path, args, key):
     out = tmp_path / "run"
     proc = run_cli(*args, f"hydra.run.dir={out}", cwd=tmp_path)

@@ -41,15 +41,31 @@ def test_unquoted_yaml_time_gets_a_hint():
 
 
 BAD_VALUES = [
-    ("capacity.pickers", -3), ("capacity.sorter_per_hour", 0), ("capacity.couriers_per_station", 2.5),
-    ("capacity.truck_capacity", 0), ("demand.orders_per_day", -1), ("demand.fresh_share", 1.5),
-    ("demand.hourly_profile", [1.0] * 23), ("horizon_days", 0), ("seed", -1), ("seed", "abc"),
-    ("start_date", "2026-13-01"), ("promise.window_end", "22.00"), ("promise.review_interval_min", 7),
-    ("lastmile.failed_attempt_prob", 1.0), ("lastmile.tour_capacity", 0), ("lastmile.shifts", [{"share": 0.5}]),
-    ("warehouse.pick_mean_min", 0), ("sorting.waves", ["05:00", "26:00"]), ("linehaul.station_departures", []),
-    ("city.zone_weights", [1.0, 2.0]), ("city.stations_x", 9), ("city.nearby", [{"name": "a", "share": 0.7},
-                                                                              {"name": "b", "share": 0.6}]),
-    ("cutoff", {"name": "fixed", "time": "25:00"}), ("cutoff", {"name": "nope"}), ("capacity.nonsense", 1),
+    ("capacity.pickers", -3),
+    ("capacity.sorter_per_hour", 0),
+    ("capacity.couriers_per_station", 2.5),
+    ("capacity.truck_capacity", 0),
+    ("demand.orders_per_day", -1),
+    ("demand.fresh_share", 1.5),
+    ("demand.hourly_profile", [1.0] * 23),
+    ("horizon_days", 0),
+    ("seed", -1),
+    ("seed", "abc"),
+    ("start_date", "2026-13-01"),
+    ("promise.window_end", "22.00"),
+    ("promise.review_interval_min", 7),
+    ("lastmile.failed_attempt_prob", 1.0),
+    ("lastmile.tour_capacity", 0),
+    ("lastmile.shifts", [{"share": 0.5}]),
+    ("warehouse.pick_mean_min", 0),
+    ("sorting.waves", ["05:00", "26:00"]),
+    ("linehaul.station_departures", []),
+    ("city.zone_weights", [1.0, 2.0]),
+    ("city.stations_x", 9),
+    ("city.nearby", [{"name": "a", "share": 0.7}, {"name": "b", "share": 0.6}]),
+    ("cutoff", {"name": "fixed", "time": "25:00"}),
+    ("cutoff", {"name": "nope"}),
+    ("capacity.nonsense", 1),
     ("output.orders", "yes"),
 ]
 
@@ -100,19 +116,31 @@ def valid_configs(draw):
         "horizon_days": draw(st.integers(2, 3)),
         "warmup_days": draw(st.integers(0, 1)),
         "drain_hours": draw(st.sampled_from([0.0, 6.0, 24.0])),
-        "demand": {"orders_per_day": draw(st.floats(0, 3000)), "merchant_share": draw(st.floats(0, 1)),
-                   "fresh_share": draw(st.floats(0, 1))},
-        "city": {"zones_x": zx, "zones_y": zy, "stations_x": draw(st.integers(1, zx)),
-                 "stations_y": draw(st.integers(1, zy))},
+        "demand": {
+            "orders_per_day": draw(st.floats(0, 3000)),
+            "merchant_share": draw(st.floats(0, 1)),
+            "fresh_share": draw(st.floats(0, 1)),
+        },
+        "city": {"zones_x": zx, "zones_y": zy, "stations_x": draw(st.integers(1, zx)), "stations_y": draw(st.integers(1, zy))},
         "cutoff": draw(policies),
-        "capacity": {"pickers": draw(st.integers(1, 15)), "couriers_per_station": draw(st.integers(1, 8)),
-                     "sorter_per_hour": draw(st.floats(50, 5000)), "truck_capacity": draw(st.integers(1, 800)),
-                     "pickup_couriers": draw(st.integers(1, 5))},
+        "capacity": {
+            "pickers": draw(st.integers(1, 15)),
+            "couriers_per_station": draw(st.integers(1, 8)),
+            "sorter_per_hour": draw(st.floats(50, 5000)),
+            "truck_capacity": draw(st.integers(1, 800)),
+            "pickup_couriers": draw(st.integers(1, 5)),
+        },
         "warehouse": {"shifts": draw(shifts()), "pick_cv": draw(st.sampled_from([0.0, 0.5, 1.0]))},
-        "sorting": {"waves": draw(st.lists(times, max_size=6)), "lines": draw(st.integers(1, 3)),
-                    "service_cv": draw(st.sampled_from([0.0, 1.0]))},
-        "lastmile": {"shifts": draw(shifts()), "tour_capacity": draw(st.integers(1, 40)),
-                     "failed_attempt_prob": draw(st.floats(0, 0.6))},
+        "sorting": {
+            "waves": draw(st.lists(times, max_size=6)),
+            "lines": draw(st.integers(1, 3)),
+            "service_cv": draw(st.sampled_from([0.0, 1.0])),
+        },
+        "lastmile": {
+            "shifts": draw(shifts()),
+            "tour_capacity": draw(st.integers(1, 40)),
+            "failed_attempt_prob": draw(st.floats(0, 0.6)),
+        },
         "pickup": {"rounds": draw(st.lists(times, min_size=1, max_size=4))},
         "output": {"progress": False},
     }
@@ -128,17 +156,31 @@ def test_random_valid_configs_run_and_conserve_orders(data):
     assert ((o.tier >= 0) & (o.tier <= 2)).all()
     delivered = ~np.isnan(o.delivered)
     assert int((~delivered & np.isnan(o.returned)).sum()) == r.kpis["in_flight_at_end"]
-    for earlier, later in (("created", "picked"), ("picked", "sorted"), ("sorted", "departed"),
-                           ("departed", "out_for_delivery"), ("out_for_delivery", "delivered")):
+    for earlier, later in (
+        ("created", "picked"),
+        ("picked", "sorted"),
+        ("sorted", "departed"),
+        ("departed", "out_for_delivery"),
+        ("out_for_delivery", "delivered"),
+    ):
         a, b = getattr(o, earlier), getattr(o, later)
         both = ~np.isnan(a) & ~np.isnan(b)
         assert (b[both] >= a[both] - 1e-9).all(), (earlier, later)
 
 
-BREAKERS = [("capacity.pickers", -1), ("capacity.sorter_per_hour", -5.0), ("demand.fresh_share", 2.0),
-            ("cutoff", {"name": "fixed", "time": "24:01"}), ("cutoff", {"name": "mystery"}),
-            ("lastmile.tour_capacity", 0), ("horizon_days", 0), ("city.zones_x", 0), ("capacity.extra", 1),
-            ("demand.orders_per_day", "lots"), ("promise.review_interval_min", 0)]
+BREAKERS = [
+    ("capacity.pickers", -1),
+    ("capacity.sorter_per_hour", -5.0),
+    ("demand.fresh_share", 2.0),
+    ("cutoff", {"name": "fixed", "time": "24:01"}),
+    ("cutoff", {"name": "mystery"}),
+    ("lastmile.tour_capacity", 0),
+    ("horizon_days", 0),
+    ("city.zones_x", 0),
+    ("capacity.extra", 1),
+    ("demand.orders_per_day", "lots"),
+    ("promise.review_interval_min", 0),
+]
 
 
 @settings(max_examples=40, deadline=None)

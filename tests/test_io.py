@@ -13,13 +13,45 @@ import pytest
 
 from sim.io import SCHEMA_VERSION, schema_version, write_parquet_atomic
 
-ORDER_COLUMNS = ["order_id", "zone", "station", "category", "tier", "created", "promised_by", "picked", "sorted",
-                 "departed", "out_for_delivery", "delivered", "hit"]
-SUMMARY_COLUMNS = ["orders", "same_day_coverage", "same_day_hit_rate", "next_day_hit_rate", "promise_kept_rate",
-                   "lead_time_p50_min", "lead_time_p90_min", "lead_time_p99_min", "courier_utilization",
-                   "cost_per_order", "bottleneck", "seed", "version", "wall_s", "events",
-                   "capacity.couriers_per_station", "capacity.pickers", "capacity.sorter_per_hour", "cutoff.name",
-                   "cutoff.time", "demand.orders_per_day", "horizon_days"]
+ORDER_COLUMNS = [
+    "order_id",
+    "zone",
+    "station",
+    "category",
+    "tier",
+    "created",
+    "promised_by",
+    "picked",
+    "sorted",
+    "departed",
+    "out_for_delivery",
+    "delivered",
+    "hit",
+]
+SUMMARY_COLUMNS = [
+    "orders",
+    "same_day_coverage",
+    "same_day_hit_rate",
+    "next_day_hit_rate",
+    "promise_kept_rate",
+    "lead_time_p50_min",
+    "lead_time_p90_min",
+    "lead_time_p99_min",
+    "courier_utilization",
+    "cost_per_order",
+    "bottleneck",
+    "seed",
+    "version",
+    "wall_s",
+    "events",
+    "capacity.couriers_per_station",
+    "capacity.pickers",
+    "capacity.sorter_per_hour",
+    "cutoff.name",
+    "cutoff.time",
+    "demand.orders_per_day",
+    "horizon_days",
+]
 
 
 @pytest.fixture(scope="module")

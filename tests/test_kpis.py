@@ -47,12 +47,15 @@ def test_cost_per_order_adds_up(default_run):
     assert k["cost_total"] == pytest.approx(k["cost_per_order"] * k["orders"])
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"capacity.couriers_per_station": 3}, "lastmile"),
-    ({"capacity.pickers": 4}, "pick"),
-    ({"capacity.truck_capacity": 50}, "linehaul"),
-    ({"capacity.sorter_per_hour": 200.0, "sorting.waves": []}, "sort"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"capacity.couriers_per_station": 3}, "lastmile"),
+        ({"capacity.pickers": 4}, "pick"),
+        ({"capacity.truck_capacity": 50}, "linehaul"),
+        ({"capacity.sorter_per_hour": 200.0, "sorting.waves": []}, "sort"),
+    ],
+)
 def test_bottleneck_moves_with_capacity(change, expected):
     assert sim.run(small_config(**change)).kpis["bottleneck"] == expected
 

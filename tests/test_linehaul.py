@@ -25,8 +25,7 @@ def test_truck_capacity_is_never_exceeded():
     assert max(d.load for d in deps if d.dest < n_st) == 60
     o = r.output.orders
     dep = o.departed[~np.isnan(o.departed) & (o.region == 0)]
-    _, counts = np.unique(np.column_stack([dep, o.station[~np.isnan(o.departed) & (o.region == 0)]]), axis=0,
-                          return_counts=True)
+    _, counts = np.unique(np.column_stack([dep, o.station[~np.isnan(o.departed) & (o.region == 0)]]), axis=0, return_counts=True)
     assert counts.max() <= 60
 
 

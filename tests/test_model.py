@@ -55,8 +55,15 @@ def test_other_seed_gives_other_orders():
     assert not np.array_equal(a.output.orders.created[:100], b.output.orders.created[:100])
 
 
-@pytest.mark.parametrize("change", [{"capacity.couriers_per_station": 3}, {"capacity.pickers": 25},
-                                    {"capacity.sorter_per_hour": 900.0}, {"cutoff": {"name": "none"}}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"capacity.couriers_per_station": 3},
+        {"capacity.pickers": 25},
+        {"capacity.sorter_per_hour": 900.0},
+        {"cutoff": {"name": "none"}},
+    ],
+)
 def test_capacity_and_policy_leave_demand_unchanged(change):
     base = sim.run(small_config()).orders
     other = sim.run(small_config(**change)).orders

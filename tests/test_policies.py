@@ -36,8 +36,14 @@ class StateProbe(CutoffPolicy):
 
     def cutoff_min(self, region, day, state):
         if region == self.regions[0]:
-            StateProbe.seen.append((state.now_min, state.backlog(region), state.backlog(region, "sorted"),
-                                    state.clearing_capacity("delivered", state.now_min + 600)))
+            StateProbe.seen.append(
+                (
+                    state.now_min,
+                    state.backlog(region),
+                    state.backlog(region, "sorted"),
+                    state.clearing_capacity("delivered", state.now_min + 600),
+                )
+            )
         return 11 * 60.0
 
 

@@ -63,8 +63,10 @@ def test_none_never_offers_same_day():
 
 
 def test_later_cutoff_offers_more_same_day():
-    cov = [sim.run(small_config(cutoff={"name": "fixed", "time": t})).kpis["same_day_coverage"]
-           for t in ("09:00", "11:00", "13:00", "15:00")]
+    cov = [
+        sim.run(small_config(cutoff={"name": "fixed", "time": t})).kpis["same_day_coverage"]
+        for t in ("09:00", "11:00", "13:00", "15:00")
+    ]
     assert cov == sorted(cov) and cov[0] < cov[-1]
 
 

@@ -109,4 +109,5 @@ def test_mmc_mean_wait_agrees_with_erlang_c(c, rho):
     half = stats.t.ppf(0.975, reps - 1) * means.std(ddof=1) / math.sqrt(reps)
     theory = erlang_c(c, lam / mu) / (c * mu - lam)
     assert abs(means.mean() - theory) <= half, (
-        f"M/M/{c} rho={rho}: simulated Wq {means.mean():.4f} ± {half:.4f} (95% CI), Erlang C {theory:.4f}")
+        f"M/M/{c} rho={rho}: simulated Wq {means.mean():.4f} ± {half:.4f} (95% CI), Erlang C {theory:.4f}"
+    )

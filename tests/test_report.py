@@ -21,8 +21,13 @@ from sim.results import ci
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
-    proc = subprocess.run([sys.executable, "-m", "sim", "+experiment=smoke", "services.parcel_centre.enabled=true",
-                           f"results.uri={results}"], cwd=results, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "+experiment=smoke", "services.parcel_centre.enabled=true", f"results.uri={results}"],
+        cwd=results,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return next((results / "smoke").iterdir())
 
@@ -62,8 +67,10 @@ def test_figure_data_match_the_summary(sweep_dir):
     np.testing.assert_allclose(merged["same_day_hit_rate_ci_low"], merged["ci_low"])
     means = summary.groupby("cutoff.time")["same_day_coverage"].mean()
     for _, row in table.iterrows():
-        direct = summary[(summary["cutoff.time"] == row["cutoff.time"])
-                         & (summary["capacity.couriers_per_station"] == row["capacity.couriers_per_station"])]
+        direct = summary[
+            (summary["cutoff.time"] == row["cutoff.time"])
+            & (summary["capacity.couriers_per_station"] == row["capacity.couriers_per_station"])
+        ]
         assert row["same_day_coverage_mean"] == pytest.approx(direct["same_day_coverage"].mean())
     assert means.is_monotonic_increasing  # later cutoff, more coverage
     top = top_policies(table)
@@ -82,10 +89,27 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make report-deps installs it)")
 def test_report_renders_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1200,1800",
-                           f"--screenshot={shot}", report.as_uri()], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1200,1800",
+            f"--screenshot={shot}",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.exists(), proc.stderr[-2000:]
     pixels = mpimg.imread(shot)[..., :3]
     assert pixels.std() > 0.05, "the screenshot is blank"

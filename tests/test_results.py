@@ -24,8 +24,13 @@ def readme_examples() -> list[str]:
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
-    proc = subprocess.run([sys.executable, "-m", "sim", "+experiment=smoke", f"results.uri={results}"],
-                          cwd=results, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "+experiment=smoke", f"results.uri={results}"],
+        cwd=results,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return next((results / "smoke").iterdir())
 
@@ -63,8 +68,13 @@ def test_load_summary_accepts_a_file_or_a_folder(sweep_dir):
 
 
 def test_ci_over_replications():
-    summary = pd.DataFrame({"cutoff.time": ["11:00"] * 4 + ["14:00"] * 4, "seed": list(range(8)),
-                            "same_day_hit_rate": [0.9, 0.92, 0.94, 0.96, 0.8, 0.8, 0.8, 0.8]})
+    summary = pd.DataFrame(
+        {
+            "cutoff.time": ["11:00"] * 4 + ["14:00"] * 4,
+            "seed": list(range(8)),
+            "same_day_hit_rate": [0.9, 0.92, 0.94, 0.96, 0.8, 0.8, 0.8, 0.8],
+        }
+    )
     table = ci(summary, by=["cutoff.time"], metric="same_day_hit_rate")
     first = table.iloc[0]
     assert first["n"] == 4 and first["mean"] == pytest.approx(0.93)

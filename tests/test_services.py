@@ -11,9 +11,17 @@ import sim
 from sim.services import LEVEL_TIMEOUT, LEVEL_WARNING, SLA_DISPATCH, SLA_PICKUP, choose_windows, failures_before_success
 
 PC = "services.parcel_centre"
-ALL_ON = {f"{PC}.enabled": True, f"{PC}.expedite": True, "services.doorstep.share": 0.3,
-          "services.windows.share": 0.3, "services.fresh.max_pick_to_door_h": 8.0, "services.fresh.cutoff": "10:00",
-          "services.fresh.max_tier": "next_day", "services.doorstep.refusal_prob": 0.02, "lastmile.refusal_prob": 0.04}
+ALL_ON = {
+    f"{PC}.enabled": True,
+    f"{PC}.expedite": True,
+    "services.doorstep.share": 0.3,
+    "services.windows.share": 0.3,
+    "services.fresh.max_pick_to_door_h": 8.0,
+    "services.fresh.cutoff": "10:00",
+    "services.fresh.max_tier": "next_day",
+    "services.doorstep.refusal_prob": 0.02,
+    "lastmile.refusal_prob": 0.04,
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +44,38 @@ def test_all_services_together_conserve_orders():
     delivered, returned = o["delivered"].notna(), o["returned"].notna()
     assert not (delivered & returned).any()
     assert int((~delivered & ~returned).sum()) == r.kpis["in_flight_at_end"]
-    for col in ("warnings_per_1000", "courier_hours_per_100_parcels", "window_hit_rate", "cold_chain_violations",
-                "refusal_rate", "failed_attempt_rate", "next_day_hit_rate_jilin"):
+    for col in (
+        "warnings_per_1000",
+        "courier_hours_per_100_parcels",
+        "window_hit_rate",
+        "cold_chain_violations",
+        "refusal_rate",
+        "failed_attempt_rate",
+        "next_day_hit_rate_jilin",
+    ):
         assert not np.isnan(r.kpis[col]), col
 
 
 # --- 包裹中心 parcel centre -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def parcel_centre():
-    return sim.run(small_config(**{f"{PC}.enabled": True, f"{PC}.pickup_sla_h": {"warehouse": 2.0, "merchant": 6.0},
-                                   f"{PC}.dispatch_sla_h": 4.0}))
+    return sim.run(
+        small_config(**{f"{PC}.enabled": True, f"{PC}.pickup_sla_h": {"warehouse": 2.0, "merchant": 6.0}, f"{PC}.dispatch_sla_h": 4.0})
+    )
 
 
 def test_alerts_are_raised_exactly_when_they_become_true(parcel_centre):
     r = parcel_centre
     o, a, end = r.output.orders, r.output.alerts, r.output.end_min
     sla = {SLA_PICKUP: np.array([120.0, 360.0]), SLA_DISPATCH: np.array([240.0, 240.0])}
-    for kind, level, share in ((SLA_PICKUP, LEVEL_WARNING, 0.8), (SLA_PICKUP, LEVEL_TIMEOUT, 1.0),
-                               (SLA_DISPATCH, LEVEL_WARNING, 0.8), (SLA_DISPATCH, LEVEL_TIMEOUT, 1.0)):
+    for kind, level, share in (
+        (SLA_PICKUP, LEVEL_WARNING, 0.8),
+        (SLA_PICKUP, LEVEL_TIMEOUT, 1.0),
+        (SLA_DISPATCH, LEVEL_WARNING, 0.8),
+        (SLA_DISPATCH, LEVEL_TIMEOUT, 1.0),
+    ):
         start = o.created if kind == SLA_PICKUP else o.picked
         done = o.picked if kind == SLA_PICKUP else o.departed
         moment = start + share * sla[kind][o.source]
@@ -96,6 +117,7 @@ def test_expediting_puts_warned_parcels_first_on_full_trucks():
 
 # --- 音尊达 doorstep ---------------------------------------------------------------------------------
 
+
 def test_doorstep_costs_courier_time_and_fails_less(base):
     door = sim.run(small_config(**{"services.doorstep.share": 0.5}))
     k = door.kpis
@@ -106,8 +128,7 @@ def test_doorstep_costs_courier_time_and_fails_less(base):
 
 
 def test_refusals_are_returned_not_delivered():
-    r = sim.run(small_config(**{"services.doorstep.share": 0.5, "lastmile.refusal_prob": 0.1,
-                                "services.doorstep.refusal_prob": 0.01}))
+    r = sim.run(small_config(**{"services.doorstep.share": 0.5, "lastmile.refusal_prob": 0.1, "services.doorstep.refusal_prob": 0.01}))
     o = r.orders
     returned = o[o["returned"].notna()]
     assert len(returned) > 0 and returned["delivered"].isna().all() and not returned["hit"].fillna(False).any()
@@ -124,6 +145,7 @@ def test_failures_before_success_is_geometric():
 
 # --- 按需派送 delivery windows ------------------------------------------------------------------------
 
+
 def test_windows_are_feasible_and_respected(base):
     r = sim.run(small_config(**{"services.windows.share": 0.5}))
     o = r.orders
@@ -132,7 +154,7 @@ def test_windows_are_feasible_and_respected(base):
     assert (w["window_start"] >= w["created"] + pd.Timedelta(hours=3)).all()
     delivered = w[w["delivered"].notna()]
     assert (delivered["delivered"] >= delivered["window_start"]).all(), "never before the window"
-    inside = (delivered["delivered"] <= delivered["window_end"])
+    inside = delivered["delivered"] <= delivered["window_end"]
     assert (delivered["hit"] == inside).all()
     k = r.kpis
     assert 0 < k["window_hit_rate"] <= 1 and k["window_tours"] > 0
@@ -163,9 +185,13 @@ def test_pickup_points_need_no_one_home(base):
 
 # --- 生鲜 fresh ----------------------------------------------------------------------------------------
 
+
 def test_fresh_cutoff_tier_and_cold_chain(base):
-    r = sim.run(small_config(**{"services.fresh.cutoff": "09:00", "services.fresh.max_tier": "next_day",
-                                "services.fresh.max_pick_to_door_h": 10.0}))
+    r = sim.run(
+        small_config(
+            **{"services.fresh.cutoff": "09:00", "services.fresh.max_tier": "next_day", "services.fresh.max_pick_to_door_h": 10.0}
+        )
+    )
     o = r.orders
     fresh = o["category"] == "fresh"
     minutes = o["created"].dt.hour * 60 + o["created"].dt.minute
@@ -180,6 +206,7 @@ def test_fresh_cutoff_tier_and_cold_chain(base):
 
 
 # --- nearby cities ---------------------------------------------------------------------------------------
+
 
 def test_next_day_hit_rate_per_nearby_city(base):
     for city in ("jilin", "siping", "songyuan"):

@@ -23,8 +23,7 @@ from sim.store import new_sweep_id
 
 
 def sweep(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def only_sweep(results: Path, experiment: str = "smoke") -> Path:
@@ -112,16 +111,20 @@ def test_resume_skips_complete_runs_and_redoes_broken_ones(tmp_path):
 
 def test_new_sweep_on_request(tmp_path):
     for extra in ([], ["results.new_sweep=true"]):
-        proc = sweep("+experiment=smoke", "seed=1", "capacity.couriers_per_station=5", f"results.uri={tmp_path}",
-                     *extra, cwd=tmp_path)
+        proc = sweep("+experiment=smoke", "seed=1", "capacity.couriers_per_station=5", f"results.uri={tmp_path}", *extra, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(list((tmp_path / "smoke").iterdir())) == 2
 
 
 def test_killed_sweep_leaves_no_truncated_file_and_resumes(tmp_path):
     args = ["+experiment=smoke", "hydra/launcher=basic", "demand.orders_per_day=40000", f"results.uri={tmp_path}"]
-    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         done = list(tmp_path.glob("smoke/*/summary/run=*/summary.parquet"))
@@ -140,8 +143,14 @@ def test_killed_sweep_leaves_no_truncated_file_and_resumes(tmp_path):
 
 
 def test_a_failing_run_is_isolated(tmp_path):
-    proc = sweep("-m", "demand.orders_per_day=2000", "capacity.couriers_per_station=0,5", "output.orders=false",
-                 f"results.uri={tmp_path}", cwd=tmp_path)
+    proc = sweep(
+        "-m",
+        "demand.orders_per_day=2000",
+        "capacity.couriers_per_station=0,5",
+        "output.orders=false",
+        f"results.uri={tmp_path}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "1 of 2 runs failed (runs 0)" in errors[0] and "couriers_per_station" in errors[0]
@@ -155,8 +164,7 @@ def test_a_failing_run_is_isolated(tmp_path):
 def test_a_bad_value_every_run_shares_stops_the_sweep_before_it_starts(tmp_path):
     proc = sweep("-m", "seed=1,2", "capacity.pickers=-1", f"results.uri={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "error: config key 'capacity.pickers' has bad value -1: expected an integer >= 0"]
+    assert proc.stderr.strip().splitlines() == ["error: config key 'capacity.pickers' has bad value -1: expected an integer >= 0"]
     assert not any(tmp_path.iterdir())
 
 
@@ -169,18 +177,24 @@ def test_file_uri_goes_through_pyarrow_filesystem(tmp_path):
 
 
 def test_submitit_local_launcher(tmp_path):
-    proc = sweep("+experiment=smoke", "seed=1", "hydra/launcher=submitit_local", f"results.uri={tmp_path}",
-                 cwd=tmp_path)
+    proc = sweep("+experiment=smoke", "seed=1", "hydra/launcher=submitit_local", f"results.uri={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (pd.read_parquet(only_sweep(tmp_path) / "summary.parquet")["status"] == "ok").all()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None
-                    or importlib.util.find_spec("ray") is None,
-                    reason="the `ray` extra is not installed (make test-ray installs it)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None or importlib.util.find_spec("ray") is None,
+    reason="the `ray` extra is not installed (make test-ray installs it)",
+)
 def test_ray_launcher_on_a_local_ray(tmp_path):
-    proc = sweep("+experiment=smoke", "seed=1", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
-                 f"results.uri={tmp_path}", cwd=tmp_path)
+    proc = sweep(
+        "+experiment=smoke",
+        "seed=1",
+        "hydra/launcher=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        f"results.uri={tmp_path}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (pd.read_parquet(only_sweep(tmp_path) / "summary.parquet")["status"] == "ok").all()
 
@@ -190,11 +204,20 @@ def test_sweep_ids_sort_by_launch_and_stay_unique():
     assert len(set(ids)) == 50 and ids == sorted(ids)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
-                    reason="the `optuna` extra is not installed (make test-optuna installs it)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+    reason="the `optuna` extra is not installed (make test-optuna installs it)",
+)
 def test_policy_search_with_the_optuna_sweeper(tmp_path):
-    proc = sweep("+experiment=policy_search", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.n_startup_trials=2",
-                 "search.replications=2", "demand.orders_per_day=20000", f"results.uri={tmp_path}", cwd=tmp_path)
+    proc = sweep(
+        "+experiment=policy_search",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "search.replications=2",
+        "demand.orders_per_day=20000",
+        f"results.uri={tmp_path}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = only_sweep(tmp_path, "policy_search")
     summary = pd.read_parquet(root / "summary.parquet")

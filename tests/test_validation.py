@@ -41,17 +41,19 @@ def test_mmc_agrees_with_erlang_c(mmc_case, metric):
     level = bonferroni(len(MMC_CASES) * len(MMC_METRICS))
     mean, _, low, high = model.interval(metric, level)
     theory = case.theory()[metric]
-    assert low <= theory <= high, (f"{case.name} {metric}: model {mean:.4f}, {level:.2%} CI [{low:.4f}, {high:.4f}], "
-                                   f"Erlang C {theory:.4f}")
+    assert low <= theory <= high, (
+        f"{case.name} {metric}: model {mean:.4f}, {level:.2%} CI [{low:.4f}, {high:.4f}], Erlang C {theory:.4f}"
+    )
 
 
 @pytest.mark.parametrize("metric", MMC_METRICS)
 def test_mmc_agrees_with_ciw(mmc_case, metric):
     case, model, reference = mmc_case
-    diff, half = joint_interval(model.values[metric], reference.values[metric],
-                                bonferroni(len(MMC_CASES) * len(MMC_METRICS)))
-    assert abs(diff) <= half, (f"{case.name} {metric}: model - Ciw = {diff:.4f}, joint half-width {half:.4f} "
-                               f"(model {np.mean(model.values[metric]):.4f}, Ciw {np.mean(reference.values[metric]):.4f})")
+    diff, half = joint_interval(model.values[metric], reference.values[metric], bonferroni(len(MMC_CASES) * len(MMC_METRICS)))
+    assert abs(diff) <= half, (
+        f"{case.name} {metric}: model - Ciw = {diff:.4f}, joint half-width {half:.4f} "
+        f"(model {np.mean(model.values[metric]):.4f}, Ciw {np.mean(reference.values[metric]):.4f})"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +70,7 @@ def test_tandem_agrees_with_the_product_form(tandem):
 
 def test_tandem_agrees_with_ciw(tandem):
     model, reference = tandem
-    diff, half = joint_interval(model.values["system_sojourn_mean_min"], reference.values["system_sojourn_mean_min"],
-                                bonferroni(2))
+    diff, half = joint_interval(model.values["system_sojourn_mean_min"], reference.values["system_sojourn_mean_min"], bonferroni(2))
     assert abs(diff) <= half, f"tandem sojourn: model - Ciw = {diff:.3f}, joint 95% half-width {half:.3f}"
 
 
@@ -93,8 +94,10 @@ def default_replications():
 def test_littles_law_on_the_default_city(default_replications, stage):
     wip, flow = littles_law(default_replications, stage)
     diff, half = joint_interval(wip, flow, bonferroni(len(STAGE_TIMES)))
-    assert abs(diff) <= half, (f"{stage}: time-average WIP {np.mean(wip):.1f} vs throughput x time in stage "
-                               f"{np.mean(flow):.1f}; difference {diff:.1f}, joint half-width {half:.1f}")
+    assert abs(diff) <= half, (
+        f"{stage}: time-average WIP {np.mean(wip):.1f} vs throughput x time in stage "
+        f"{np.mean(flow):.1f}; difference {diff:.1f}, joint half-width {half:.1f}"
+    )
 
 
 @pytest.mark.parametrize("stage", list(STAGE_TIMES))
@@ -107,8 +110,7 @@ def test_sampled_wip_matches_the_time_average(default_replications, stage):
         entry = getattr(o, STAGE_TIMES[stage][0])
         t0, t1 = r.config.measure_start_min, r.output.horizon_min
         start = pd.Timestamp(r.config.start_date)
-        rows = (u["stage"] == stage) & (u["time"] >= start + pd.Timedelta(minutes=t0)) \
-            & (u["time"] < start + pd.Timedelta(minutes=t1))
+        rows = (u["stage"] == stage) & (u["time"] >= start + pd.Timedelta(minutes=t0)) & (u["time"] < start + pd.Timedelta(minutes=t1))
         throughput = np.count_nonzero((entry >= t0) & (entry < t1)) / (t1 - t0)
         bound = throughput * r.config.output.sample_min
         assert abs(u.loc[rows, "wip"].mean() - r.kpis[f"{stage}_wip_mean"]) <= bound

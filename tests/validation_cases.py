@@ -37,11 +37,16 @@ class Case:
     def config(self, seed: int, warmup_hours: float | None = None) -> dict:
         single = self.mode == "mmc"
         return {
-            "seed": seed, "horizon_days": self.horizon_days, "drain_hours": 24.0,
-            "validation": {"mode": self.mode, "arrival_per_hour": self.arrival_per_hour,
-                           "servers": self.servers[0] if single else self.servers,
-                           "service_mean_min": self.service_mean_min[0] if single else self.service_mean_min,
-                           "warmup_hours": self.warmup_hours if warmup_hours is None else warmup_hours},
+            "seed": seed,
+            "horizon_days": self.horizon_days,
+            "drain_hours": 24.0,
+            "validation": {
+                "mode": self.mode,
+                "arrival_per_hour": self.arrival_per_hour,
+                "servers": self.servers[0] if single else self.servers,
+                "service_mean_min": self.service_mean_min[0] if single else self.service_mean_min,
+                "warmup_hours": self.warmup_hours if warmup_hours is None else warmup_hours,
+            },
             "output": {"progress": False, "orders": False},
         }
 
@@ -79,16 +84,30 @@ def run_model(case: Case, warmup_hours: float | None = None) -> Replications:
     reps = Replications()
     for seed in range(1, case.replications + 1):
         k = sim.run(case.config(seed, warmup_hours)).kpis
-        reps.add({"wait_mean_min": k["pick_wait_mean_min"], "wait_prob": k["pick_wait_prob"],
-                  "utilization": k["pick_utilization"], "system_sojourn_mean_min": k["system_sojourn_mean_min"]})
+        reps.add(
+            {
+                "wait_mean_min": k["pick_wait_mean_min"],
+                "wait_prob": k["pick_wait_prob"],
+                "utilization": k["pick_utilization"],
+                "system_sojourn_mean_min": k["system_sojourn_mean_min"],
+            }
+        )
     return reps
 
 
 def run_ciw(case: Case) -> Replications:
     reps = Replications()
     for seed in range(1, case.replications + 1):
-        reps.add(ciw_series(case.arrival_per_hour / 60.0, case.servers, case.service_mean_min,
-                            case.horizon_days * 1440.0, case.warmup_hours * 60.0, seed=10_000 + seed))
+        reps.add(
+            ciw_series(
+                case.arrival_per_hour / 60.0,
+                case.servers,
+                case.service_mean_min,
+                case.horizon_days * 1440.0,
+                case.warmup_hours * 60.0,
+                seed=10_000 + seed,
+            )
+        )
     return reps
 
 
@@ -117,14 +136,20 @@ def warmup_comparison(case: Case, replications: int = 100, window_hours: float =
     return t_interval(cold), t_interval(warm), t_interval(np.subtract(cold, warm))
 
 
-STAGE_TIMES = {"pick": ("created", "picked"), "sort": ("arrived_sort", "sorted"),
-               "linehaul": ("sorted", "arrived_station"), "lastmile": ("arrived_station", "delivered")}
+STAGE_TIMES = {
+    "pick": ("created", "picked"),
+    "sort": ("arrived_sort", "sorted"),
+    "linehaul": ("sorted", "arrived_station"),
+    "lastmile": ("arrived_station", "delivered"),
+}
 
 
 def little_runs(replications: int = 5) -> list:
     """Default-city runs whose measured window starts and ends in the same periodic state (two warm-up days)."""
-    return [sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "output": {"progress": False, "sample_min": 5.0}})
-            for s in range(1, replications + 1)]
+    return [
+        sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "output": {"progress": False, "sample_min": 5.0}})
+        for s in range(1, replications + 1)
+    ]
 
 
 def littles_law(runs: list, stage: str) -> tuple[list[float], list[float]]:

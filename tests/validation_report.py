@@ -27,8 +27,12 @@ from validation_cases import (
 import sim
 from sim.io import _atomic
 
-LABELS = {"wait_mean_min": "mean wait in queue (min)", "wait_prob": "probability of waiting",
-          "utilization": "utilisation", "system_sojourn_mean_min": "mean time in system (min)"}
+LABELS = {
+    "wait_mean_min": "mean wait in queue (min)",
+    "wait_prob": "probability of waiting",
+    "utilization": "utilisation",
+    "system_sojourn_mean_min": "mean time in system (min)",
+}
 
 
 def _ci(reps, metric, level=0.95):
@@ -77,17 +81,18 @@ def report() -> str:
     for case in MMC_CASES:
         model, reference, theory = run_model(case), run_ciw(case), case.theory()
         for metric in MMC_METRICS:
-            out.append(f"| {case.name}, {case.horizon_days} days, warm-up {case.warmup_hours:g} h | {LABELS[metric]} | "
-                       f"{theory[metric]:.4f} | {_ci(reference, metric)} | {_ci(model, metric)} | "
-                       f"{_verdict(theory[metric], model, reference, metric, level_mmc)} |")
+            out.append(
+                f"| {case.name}, {case.horizon_days} days, warm-up {case.warmup_hours:g} h | {LABELS[metric]} | "
+                f"{theory[metric]:.4f} | {_ci(reference, metric)} | {_ci(model, metric)} | "
+                f"{_verdict(theory[metric], model, reference, metric, level_mmc)} |"
+            )
     model, reference = run_model(TANDEM), run_ciw(TANDEM)
     theory = TANDEM.theory()["system_sojourn_mean_min"]
     out += [
         "",
         "## Tandem: pick → sort → last mile as a Jackson network",
         "",
-        "`python -m sim +validation=tandem 'validation.servers=[4,2,3]' 'validation.service_mean_min=[4,1.8,2.5]' "
-        "horizon_days=10`",
+        "`python -m sim +validation=tandem 'validation.servers=[4,2,3]' 'validation.service_mean_min=[4,1.8,2.5]' horizon_days=10`",
         "",
         "| case | metric | theory | Ciw | this model | verdict |",
         "|---|---|---|---|---|---|",
@@ -105,7 +110,7 @@ def report() -> str:
         "",
         f"The default `validation.warmup_hours` is {case.warmup_hours:g} h. A queue that starts empty relaxes to "
         "steady state in about τ ≈ 1 / (cμ(1 − √ρ)²) (Morse's relaxation time); for the preset (M/M/4, ρ = 0.9, "
-        f"cμ = 1/min) τ ≈ {1 / (1.0 * (1 - 0.9 ** 0.5) ** 2) / 60:.1f} h, so 24 h is nearly four relaxation times "
+        f"cμ = 1/min) τ ≈ {1 / (1.0 * (1 - 0.9**0.5) ** 2) / 60:.1f} h, so 24 h is nearly four relaxation times "
         "(for ρ = 0.95 with cμ = 2/min, τ ≈ 13 h, and that case uses 72 h). Mean wait of the customers arriving "
         "in six hours right after an empty start, and in six hours right after the default warm-up, in 100 runs "
         "of the preset (paired: the same runs):",

@@ -33,8 +33,11 @@ def policy_class(node: dict[str, Any]) -> type[CutoffPolicy]:
         return cls
     name = node.get("name")
     if name not in REGISTRY:
-        raise ConfigError("cutoff.name", name, f"unknown policy; expected one of {', '.join(sorted(REGISTRY))} "
-                          "(or cutoff._target_ pointing at a CutoffPolicy subclass)")
+        raise ConfigError(
+            "cutoff.name",
+            name,
+            f"unknown policy; expected one of {', '.join(sorted(REGISTRY))} (or cutoff._target_ pointing at a CutoffPolicy subclass)",
+        )
     return REGISTRY[name]
 
 

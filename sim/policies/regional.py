@@ -22,11 +22,9 @@ class RegionalCutoff(CutoffPolicy):
         super().__init__(params, regions)
         for region in params.times:
             if region not in regions:
-                raise ConfigError(f"cutoff.times.{region}", params.times[region],
-                                  f"unknown region; regions are {', '.join(regions)}")
+                raise ConfigError(f"cutoff.times.{region}", params.times[region], f"unknown region; regions are {', '.join(regions)}")
         default = parse_time_min(params.default, "cutoff.default")
-        self._cutoff = {r: parse_time_min(params.times[r], f"cutoff.times.{r}") if r in params.times else default
-                        for r in regions}
+        self._cutoff = {r: parse_time_min(params.times[r], f"cutoff.times.{r}") if r in params.times else default for r in regions}
 
     def cutoff_min(self, region: str, day: int, state: PromiseState) -> float:
         return self._cutoff[region]
