@@ -15,7 +15,10 @@ import base64
 import datetime as dt
 import html
 import json
+import string
 import sys
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 import matplotlib
@@ -185,6 +188,21 @@ def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="data")
 
 
+def report_template() -> string.Template:
+    """The page, sim/templates/report.html: `$name` placeholders (string.Template), read from the installed package."""
+    return string.Template((resources.files("sim") / "templates" / "report.html").read_text(encoding="utf-8"))
+
+
+def render_page(fields: Mapping[str, object]) -> str:
+    """The report page with its placeholders filled. Values go in as given, so text must be HTML-escaped first;
+    a placeholder left without a value, or a value with no placeholder, is an error."""
+    template = report_template()
+    missing, unused = set(template.get_identifiers()) - set(fields), set(fields) - set(template.get_identifiers())
+    if missing or unused:
+        raise ValueError(f"report template and fields differ: no value for {sorted(missing)}, no placeholder for {sorted(unused)}")
+    return template.substitute(fields)
+
+
 def write_report(sweep: str | Path, out: str | Path | None = None, run: int | None = None, target: float = 0.95) -> Path:
     """Write report.html and the figures for a sweep folder; returns the HTML path."""
     sweep = Path(sweep)
@@ -224,44 +242,32 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         if "." in c and c not in shown and summary[c].astype(str).nunique(dropna=False) == 1
     }
     chosen = summary[summary["run"] == run].iloc[0]
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Sweep report: {html.escape(str(meta.get("experiment", sweep.parent.name)))} / {html.escape(sweep.name)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-img {{ max-width: 100%; margin: 0.5em 0 1.5em; }}
-table.data {{ border-collapse: collapse; font-size: 0.85em; }}
-table.data td, table.data th {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
-.meta td {{ padding: 1px 10px 1px 0; }}
-</style></head><body>
-<h1>Sweep report</h1>
-<table class="meta">
-<tr><td>experiment</td><td>{html.escape(str(meta.get("experiment", sweep.parent.name)))}</td></tr>
-<tr><td>sweep</td><td>{html.escape(sweep.name)}</td></tr>
-<tr><td>runs</td><td>{len(summary)} ({int((summary.get("status", pd.Series(dtype=str)) == "failed").sum())} failed)</td></tr>
-<tr><td>swept</td><td>{html.escape(", ".join(shown) or "nothing but seeds")}</td></tr>
-<tr><td>target same-day hit rate</td><td>{target:.0%}</td></tr>
-<tr><td>results written by</td><td>sim {html.escape(str(summary["version"].iloc[0]) if "version" in summary else "?")}</td></tr>
-<tr><td>report written by</td><td>sim {__version__} on {dt.date.today().isoformat()}</td></tr>
-</table>
-<h2>Policies meeting the target, most coverage first</h2>
-<p>Means over replications with 95% t-intervals; a scenario meets the target when its mean same-day hit rate
-is at least {target:.0%}.</p>
-{_table_html(ranked) if len(top) else "<p>No scenario meets the target.</p>"}
-<h2>Same-day hit rate against the cutoff</h2>
-{_img(figures[0]["png"])}
-<h2>Coverage and hit rate</h2>
-{_img(figures[1]["png"])}
-<h2>Cost</h2>
-{_img(figures[2]["png"])}
-<h2>Run {run}: where the backlog builds</h2>
-<p>Run {run} ({html.escape(", ".join(f"{d}={chosen[d]}" for d in shown + ["seed"]))}): same-day hit rate
-{chosen["same_day_hit_rate"]:.3f}, bottleneck <b>{html.escape(str(chosen.get("bottleneck", "")))}</b>.</p>
-{_img(figures[3]["png"])}
-<h2>Configuration shared by every run</h2>
-{_table_html(pd.DataFrame({"key": list(common), "value": [str(v) for v in common.values()]}))}
-</body></html>
-"""
+    text = {  # plain text: escaped here, as the page takes values as they are
+        "experiment": html.escape(str(meta.get("experiment", sweep.parent.name))),
+        "sweep": html.escape(sweep.name),
+        "swept": html.escape(", ".join(shown) or "nothing but seeds"),
+        "results_version": html.escape(str(summary["version"].iloc[0]) if "version" in summary else "?"),
+        "run_settings": html.escape(", ".join(f"{d}={chosen[d]}" for d in shown + ["seed"])),
+        "run_bottleneck": html.escape(str(chosen.get("bottleneck", ""))),
+    }
+    formatted = {  # numbers, the version and the date: nothing in them to escape
+        "runs": len(summary),
+        "failed": int((summary.get("status", pd.Series(dtype=str)) == "failed").sum()),
+        "target": f"{target:.0%}",
+        "version": __version__,
+        "date": dt.date.today().isoformat(),
+        "run": run,
+        "run_hit_rate": f"{chosen['same_day_hit_rate']:.3f}",
+    }
+    markup = {  # HTML built here: pandas escapes the table cells, _img the alt text
+        "policies_html": _table_html(ranked) if len(top) else "<p>No scenario meets the target.</p>",
+        "hit_rate_figure_html": _img(figures[0]["png"]),
+        "frontier_figure_html": _img(figures[1]["png"]),
+        "cost_figure_html": _img(figures[2]["png"]),
+        "run_figure_html": _img(figures[3]["png"]),
+        "shared_config_html": _table_html(pd.DataFrame({"key": list(common), "value": [str(v) for v in common.values()]})),
+    }
+    page = render_page(text | formatted | markup)
     path = out / "report.html"
     path.write_text(page)
     return path
