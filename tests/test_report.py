@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.report import scenario_table, sweep_dimensions, top_policies
+from sim.report import render_page, report_template, scenario_table, sweep_dimensions, top_policies
 from sim.results import ci
 
 
@@ -76,6 +76,22 @@ def test_figure_data_match_the_summary(sweep_dir):
     top = top_policies(table)
     assert (top["same_day_hit_rate_mean"] >= 0.9).all()
     assert top["same_day_coverage_mean"].is_monotonic_decreasing
+
+
+def test_template_placeholders_are_all_filled():
+    """The page template (sim/templates/report.html) is valid, and filling every placeholder leaves no `$` behind;
+    render_page refuses a placeholder without a value or a value without a placeholder, so the report built
+    above also proves the template has every field write_report fills."""
+    template = report_template()
+    names = template.get_identifiers()
+    assert template.is_valid() and {"experiment", "sweep", "policies_html", "shared_config_html"} <= set(names)
+    page = render_page({name: f"[{name}]" for name in names})
+    assert "$" not in page and all(f"[{name}]" in page for name in names)
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</body></html>")
+    with pytest.raises(ValueError, match="no value for"):
+        render_page({name: "" for name in names[1:]})
+    with pytest.raises(ValueError, match="no placeholder for"):
+        render_page({name: "" for name in names} | {"not_in_the_template": ""})
 
 
 def test_bad_folder_is_a_clear_error(tmp_path):
