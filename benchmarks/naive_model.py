@@ -13,11 +13,12 @@ import numpy as np
 import simpy
 
 from sim.city import City
-from sim.clock import MIN_PER_DAY, daily_times, parse_time_min
+from sim.clock import MIN_PER_DAY, daily_times
 from sim.config import SimConfig, load_config
-from sim.demand import SOURCE_MERCHANT, generate_orders
+from sim.demand import generate_orders
 from sim.lastmile import tour_minutes
 from sim.model import spawn_streams
+from sim.records import SOURCE_MERCHANT
 
 
 def run_naive(config: SimConfig | dict | None = None) -> dict:
@@ -34,11 +35,11 @@ def run_naive(config: SimConfig | dict | None = None) -> dict:
         cfg.lastmile.failed_attempt_prob,
         streams,
     )
-    window_end = parse_time_min(cfg.promise.window_end)
-    cutoff = parse_time_min(cfg.cutoff.get("time", "11:00"))
+    day_end = float(cfg.promise.day_end)
+    cutoff = float(cfg.cutoff["time"])
     tod = o.created % MIN_PER_DAY
     same_day = (o.region == 0) & (tod < cutoff)
-    promised = (o.created // MIN_PER_DAY + np.where(same_day, 0, 1)) * MIN_PER_DAY + window_end
+    promised = (o.created // MIN_PER_DAY + np.where(same_day, 0, 1)) * MIN_PER_DAY + day_end
 
     env = simpy.Environment()
     day_share = max(s.share for s in cfg.warehouse.shifts)

@@ -67,7 +67,7 @@ def test_write_parquet(benchmark):
 ALL_SERVICES = {
     "parcel_centre": {"enabled": True, "expedite": True},
     "doorstep": {"share": 0.3},
-    "windows": {"share": 0.3},
+    "on_demand": {"slot_share": 0.3},
     "fresh": {"max_pick_to_door_h": 8.0, "cutoff": "10:00", "max_tier": "next_day"},
 }
 

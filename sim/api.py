@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from . import __version__
+from . import __version__, services
 from .config import SimConfig, load_config
 from .io import alerts_to_arrow, orders_to_arrow, summary_to_arrow, utilization_to_arrow, write_orders, write_parquet_atomic
-from .kpis import cold_chain_violations, compute_kpis, order_hits, order_windows, wip_samples
+from .kpis import compute_kpis, order_hits, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
 
@@ -42,15 +42,17 @@ class RunResult:
 
     @cached_property
     def _extra(self) -> dict:
-        cfg = self.model_config or self.config
-        start, end = order_windows(cfg, self.output)
-        extra = {"window_start": start, "window_end": end, "cold_chain_violation": cold_chain_violations(cfg, self.output)}
-        return {k: v for k, v in extra.items() if v is not None}
+        return services.order_columns(self.model_config or self.config, self.output)
 
     @cached_property
     def orders_table(self) -> pa.Table:
         return orders_to_arrow(
-            self.output.orders, self.config.start_date, self.output.city.regions, self._hit, __version__, extra=self._extra
+            self.output.orders,
+            self.config.start_date,
+            (self.model_config or self.config).city.regions,
+            self._hit,
+            __version__,
+            extra=self._extra,
         )
 
     @cached_property
@@ -66,7 +68,7 @@ class RunResult:
 
     @cached_property
     def utilization_table(self) -> pa.Table:
-        samples = wip_samples(self.output, self.config.output.sample_min)
+        samples = wip_samples(self.model_config or self.config, self.output, self.config.output.sample_min)
         return utilization_to_arrow(samples, self.config.start_date, __version__)
 
     @property
@@ -100,7 +102,7 @@ class RunResult:
         return write_orders(
             self.output.orders,
             self.config.start_date,
-            self.output.city.regions,
+            (self.model_config or self.config).city.regions,
             self._hit,
             __version__,
             path,

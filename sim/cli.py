@@ -7,7 +7,6 @@ Bad input exits with code 2 and one line naming the key, the value and what is a
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -24,9 +23,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import sweep
 from .api import run
-from .config import SimConfig, load_config
+from .config import RENAMED_KEYS, SimConfig, load_config
+from .config.validation import TEXTBOOK_CASES, case_defaults
 from .console import kpi_table, progress_bar
-from .schema import ConfigError
+from .policies import REGISTRY
+from .schema import ConfigError, to_dict
 from .store import new_sweep_id, sweep_to_resume
 
 log = logging.getLogger("sim")
@@ -36,11 +37,33 @@ _task_started = False
 
 
 def _register_base() -> None:
-    """The dataclass defaults as Hydra's `base` node; the `cutoff` group fills in the policy."""
-    base = dataclasses.asdict(SimConfig())
-    base["cutoff"] = {}
+    """The dataclass defaults as Hydra's `base` node, and the options of the `cutoff` and `validation`
+    groups from the policies' `Params` and the textbook cases: the YAML in configs/ repeats no default."""
+    store = ConfigStore.instance()
+    base = to_dict(SimConfig())
+    base["cutoff"] = {}  # filled by the `cutoff` group
     del base["validation"]  # filled by the optional `validation` group: +validation=mmc
-    ConfigStore.instance().store(name="base", node=base)
+    store.store(name="base", node=base)
+    for name, policy in REGISTRY.items():
+        store.store(group="cutoff", name=name, node={"name": name} | to_dict(policy.Params()))
+    for mode in TEXTBOOK_CASES:
+        store.store(group="validation", name=mode, node=case_defaults(mode))
+
+
+def _renamed(argv: list[str]) -> list[str]:
+    """Overrides of renamed keys (`RENAMED_KEYS`) moved to the new names, each with a warning."""
+    out = []
+    for arg in argv:
+        head, sep, rest = arg.partition("=")
+        prefix = head[: len(head) - len(head.lstrip("+~"))]
+        key = head[len(prefix) :]
+        for old, new in sorted(RENAMED_KEYS.items(), key=lambda kv: -len(kv[0])):
+            if sep and (key == old or key.startswith(old + ".")):
+                print(f"warning: config key '{old}' is deprecated; use '{new}' (the old name goes in 0.3)", file=sys.stderr)
+                arg = prefix + new + key[len(old) :] + sep + rest
+                break
+        out.append(arg)
+    return out
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
@@ -134,7 +157,7 @@ def main() -> None:
     """Entry point; Hydra's own errors before the run (unknown option or key) also exit with 2;
     a sweep with failed runs exits with 1 after consolidating the others."""
     _register_base()
-    argv, problem = _prepare_launch(sys.argv[1:])
+    argv, problem = _prepare_launch(_renamed(sys.argv[1:]))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)

@@ -1,57 +1,62 @@
-"""Time of day: the model's clock is minutes since midnight of the first simulated day."""
+"""Time of day: the model's clock is minutes since midnight of the first simulated day.
+
+Also the two idioms every stage uses: run an action at each time of a daily timetable
+(`at_times`), and act on index batches grouped by a key such as a time or a destination
+(`group_by`, `call_at`); and servers' daily shift hours (`ShiftHours`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .schema import ConfigError, parse_time_min, spec
+if TYPE_CHECKING:
+    from .config.shifts import Shift
 
 MIN_PER_DAY = 1440.0
 
 
-def day_of(t_min: float) -> int:
-    return int(t_min // MIN_PER_DAY)
-
-
-def daily_times(times_hhmm: list[str], days: int, key: str = "times") -> np.ndarray:
-    """Absolute minutes of a daily timetable repeated over `days` days, sorted."""
-    tod = np.array(sorted(parse_time_min(t, key) for t in times_hhmm), dtype=float)
+def daily_times(times_of_day: Sequence[float], days: int) -> np.ndarray:
+    """Absolute minutes of a daily timetable (minutes after midnight) repeated over `days` days, sorted."""
+    tod = np.array(sorted(float(t) for t in times_of_day), dtype=float)
     if tod.size == 0:
         return tod
     return (np.arange(days)[:, None] * MIN_PER_DAY + tod[None, :]).ravel()
 
 
-def next_at_or_after(t: np.ndarray, timetable: np.ndarray) -> np.ndarray:
-    """For each time, the first timetable entry >= it (inf when there is none)."""
-    pos = np.searchsorted(timetable, t, side="left")
-    padded = np.append(timetable, np.inf)
-    return padded[pos]
+def at_times(env, times: Sequence[float], action: Callable[[float], None]):
+    """A process that calls `action(t)` at each time of a sorted timetable (at once for times not after now)."""
+
+    def run():
+        for t in times:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            action(t)
+
+    return env.process(run())
 
 
-def call_at(env, times: np.ndarray, idx: np.ndarray, handler) -> None:
+def group_by(keys: np.ndarray, idx: np.ndarray) -> Iterator[tuple[object, np.ndarray]]:
+    """(key, the indices of `idx` with that key, in their given order), keys ascending."""
+    order = np.argsort(keys, kind="stable")
+    values, first = np.unique(keys[order], return_index=True)
+    return zip(values.tolist(), np.split(idx[order], first[1:]))
+
+
+def call_at(env, times: np.ndarray, idx: np.ndarray, handler: Callable[[np.ndarray], None]) -> None:
     """At each distinct time in `times` (not before now), call `handler` with the orders of `idx` due then,
     in their given order: one SimPy event per distinct time."""
-    order = np.argsort(times, kind="stable")
-    keys, first = np.unique(times[order], return_index=True)
-    for t, batch in zip(keys.tolist(), np.split(idx[order], first[1:])):
+    for t, batch in group_by(times, idx):
         event = env.timeout(t - env.now)
         event.callbacks.append(lambda _ev, batch=batch: handler(batch))
 
 
-@dataclass
-class Shift:
-    """A daily shift; `end` before `start` means it runs past midnight."""
-
-    start: str = spec("08:00", time=True)
-    end: str = spec("17:00", time=True)
-    share: float = spec(1.0, ge=0.0, le=1.0, doc="share of the headcount working this shift")
-
-
 @dataclass(frozen=True)
-class DutyWindow:
-    """One server's daily on-duty window, in minutes after midnight."""
+class ShiftHours:
+    """One server's daily shift, in minutes after midnight (`end` before `start`: past midnight)."""
 
     start: float
     end: float
@@ -79,37 +84,67 @@ class DutyWindow:
             return (day + 1) * MIN_PER_DAY + self.start
         return day * MIN_PER_DAY + self.start
 
-    def on_duty_minutes(self, a: float, b: float) -> float:
-        """Minutes on duty within [a, b)."""
-        if self.always:
-            return max(0.0, b - a)
-        total = 0.0
-        first, last = int(a // MIN_PER_DAY) - 1, int(b // MIN_PER_DAY) + 1
-        length = (self.end - self.start) % MIN_PER_DAY
-        for d in range(first, last + 1):
-            s = d * MIN_PER_DAY + self.start
-            total += max(0.0, min(b, s + length) - max(a, s))
-        return total
+
+ALWAYS = ShiftHours(0.0, MIN_PER_DAY)
 
 
-def duty_windows(shifts: list[Shift], headcount: int, key: str) -> list[DutyWindow]:
-    """Split a headcount over shifts by share (largest remainder), one window per server."""
+def assign_shifts(shifts: list[Shift], headcount: int) -> list[ShiftHours]:
+    """Split a headcount over shifts by share (largest remainder): one `ShiftHours` per server."""
     if not shifts:
-        return [DutyWindow(0.0, MIN_PER_DAY)] * headcount
+        return [ALWAYS] * headcount
     shares = np.array([s.share for s in shifts], dtype=float)
-    if not np.isclose(shares.sum(), 1.0, atol=1e-6):
-        raise ConfigError(f"{key}", [s.share for s in shifts], "shift shares must add up to 1")
     exact = shares * headcount
     counts = np.floor(exact).astype(int)
     for i in np.argsort(-(exact - counts), kind="stable")[: headcount - counts.sum()]:
         counts[i] += 1
-    windows = []
-    for i, (shift, n) in enumerate(zip(shifts, counts)):
-        start = parse_time_min(shift.start, f"{key}[{i}].start")
-        end = parse_time_min(shift.end, f"{key}[{i}].end")
+    hours = []
+    for shift, n in zip(shifts, counts):
+        start, end = float(shift.start), float(shift.end)
         if start == end or (start == 0.0 and end == MIN_PER_DAY):
-            window = DutyWindow(0.0, MIN_PER_DAY)
+            one = ALWAYS
         else:
-            window = DutyWindow(start, end % MIN_PER_DAY if end != MIN_PER_DAY else MIN_PER_DAY)
-        windows += [window] * int(n)
-    return windows
+            one = ShiftHours(start, end % MIN_PER_DAY if end != MIN_PER_DAY else MIN_PER_DAY)
+        hours += [one] * int(n)
+    return hours
+
+
+# --- shift arithmetic over many servers at once (arrays of shift starts and ends) -------------------
+
+
+def _always(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    return (end - start >= MIN_PER_DAY) | ((start == 0.0) & (end >= MIN_PER_DAY))
+
+
+def on_duty_minutes(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
+    """Server-minutes on duty within [a, b) for servers with daily shifts [start, end)."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    if start.size == 0 or b <= a:
+        return 0.0
+    always = _always(start, end)
+    length = np.where(always, MIN_PER_DAY, (end - start) % MIN_PER_DAY)
+    days = np.arange(int(a // MIN_PER_DAY) - 1, int(b // MIN_PER_DAY) + 2) * MIN_PER_DAY
+    s = days[None, :] + np.where(always, 0.0, start)[:, None]
+    overlap = np.clip(np.minimum(b, s + length[:, None]) - np.maximum(a, s), 0.0, None)
+    total = np.where(always, b - a, overlap.sum(axis=1))
+    return float(total.sum())
+
+
+def on_duty_mask(start: np.ndarray, end: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """[server, time] -> on duty at that time."""
+    start, end = np.asarray(start, float)[:, None], np.asarray(end, float)[:, None]
+    tod = np.asarray(at, float)[None, :] % MIN_PER_DAY
+    same_day = (start <= tod) & (tod < end)
+    overnight = (tod >= start) | (tod < end)
+    return _always(start, end) | np.where(start < end, same_day, overnight)
+
+
+def shift_end_after(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For work started at `t` on duty, the end of that shift (inf for servers always on duty)."""
+    start, end, t = (np.asarray(x, float) for x in (start, end, t))
+    day = np.floor(t / MIN_PER_DAY) * MIN_PER_DAY
+    tod = t - day
+    same_day_end = day + end
+    # past midnight: started before midnight -> ends tomorrow; started after midnight -> ends today
+    overnight_end = np.where(tod >= start, day + MIN_PER_DAY + end, day + end)
+    out = np.where(start < end, same_day_end, overnight_end)
+    return np.where(_always(start, end), np.inf, out)

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from .demand import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
+from .records import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
 
-SCHEMA_VERSION = "2"  # 2: service columns in orders, alerts.parquet
+SCHEMA_VERSION = "3"  # 2: service columns in orders, alerts.parquet; 3: slot_start/slot_end, the pickup stage, servers at work
 
 # (column in orders.parquet, OrderTable attribute) for the timestamp columns, in chain order
 TIMESTAMP_COLUMNS = (
@@ -51,6 +51,14 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
 
 
+def _service_column(kind: str, values: np.ndarray, start_ms: int) -> pa.Array:
+    if kind == "time":
+        return _timestamps(values, start_ms)
+    if kind == "flag":  # 1 / 0 / -1 (not applicable) -> true / false / null
+        return pa.array(values == 1, mask=values < 0)
+    return pa.array(values)
+
+
 def orders_to_arrow(
     o: OrderTable,
     start_date: str,
@@ -58,9 +66,10 @@ def orders_to_arrow(
     hit: np.ndarray,
     version: str,
     rows: slice = slice(None),
-    extra: dict[str, np.ndarray] | None = None,
+    extra: dict[str, tuple[str, np.ndarray]] | None = None,
 ) -> pa.Table:
-    """One row per order (see docs/schema.md), for all orders or a slice of them."""
+    """One row per order (see docs/schema.md), for all orders or a slice of them; `extra` holds the
+    services' columns (name -> (kind, values), see `sim.services.order_columns`)."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
     columns: dict[str, Any] = {
@@ -78,16 +87,8 @@ def orders_to_arrow(
     h = hit[rows]
     columns["hit"] = pa.array(h == 1, mask=h < 0)
     columns["returned"] = _timestamps(o.returned[rows], start_ms)
-    columns["doorstep"] = pa.array(o.doorstep[rows])
-    columns["pickup_point"] = pa.array(o.pickup_point[rows])
-    extra = extra or {}
-    for name in ("window_start", "window_end"):
-        values = extra.get(name)
-        columns[name] = _timestamps(values[rows] if values is not None else np.full(len(columns["hit"]), np.nan), start_ms)
-    cold = extra.get("cold_chain_violation")
-    cold = cold[rows] if cold is not None else np.full(len(columns["hit"]), -1, dtype=np.int8)
-    columns["cold_chain_violation"] = pa.array(cold == 1, mask=cold < 0)
-    columns["expedited"] = pa.array(o.expedited[rows])
+    for name, (kind, values) in (extra or {}).items():
+        columns[name] = _service_column(kind, values[rows], start_ms)
     table = pa.table(columns)
     return table.replace_schema_metadata(_metadata("orders", version))
 
@@ -101,7 +102,7 @@ def write_orders(
     path: str | os.PathLike,
     chunk_rows: int = 1 << 19,
     filesystem: pafs.FileSystem | None = None,
-    extra: dict[str, np.ndarray] | None = None,
+    extra: dict[str, tuple[str, np.ndarray]] | None = None,
 ) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
 
@@ -170,7 +171,6 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
     """One row per stage per sample time (see docs/schema.md)."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     queue, in_service = samples["queue"].astype(np.int64), samples["in_service"].astype(np.int64)
-    servers = samples["servers"]
     table = pa.table(
         {
             "time": _timestamps(samples["time_min"], start_ms),
@@ -178,8 +178,8 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
             "queue": pa.array(queue),
             "in_service": pa.array(in_service),
             "wip": pa.array(queue + in_service),
-            "busy_servers": pa.array(samples["busy_servers"]),
-            "servers": pa.array(servers, mask=np.isnan(servers)),
+            "busy_servers": pa.array(samples["busy_servers"].astype(np.int64)),
+            "servers": pa.array(samples["servers"].astype(np.int64)),
         }
     )
     return table.replace_schema_metadata(_metadata("utilization", version))
@@ -187,7 +187,7 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
 
 def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
     """Parcel-centre alerts: one row per order, SLA and level, at the moment it became true."""
-    from .services import LEVEL_NAMES, SLA_NAMES
+    from .services.parcel_centre import LEVEL_NAMES, SLA_NAMES
 
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     table = pa.table(

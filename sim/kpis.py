@@ -1,4 +1,4 @@
-"""KPIs of one run: pure functions over the finished order table and the stages' logs.
+"""KPIs of one run: pure functions over the finished order table and the stages' logs (`ModelOutput`).
 
 Only orders placed after the warm-up count. A promise is judged when its deadline falls
 inside `horizon_days` (a choice by creation time and tier, not by outcome, so rates are not
@@ -8,36 +8,55 @@ cost cover the measured days [warm-up, horizon).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .clock import MIN_PER_DAY, parse_time_min
+from . import services
+from .clock import MIN_PER_DAY, on_duty_mask, on_duty_minutes, shift_end_after
 from .config import SimConfig
-from .demand import CATEGORY_FRESH, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
 from .model import ModelOutput
-from .services import LEVEL_TIMEOUT, LEVEL_WARNING, parse_windows, window_bounds
+from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY, ShiftLog
 
-STAGES = ("pick", "sort", "linehaul", "lastmile")
-STAGE_RESOURCE = {"pick": "picker", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
+STAGES = ("pick", "pickup", "sort", "linehaul", "lastmile")
+STAGE_RESOURCE = {"pick": "picker", "pickup": "pickup_courier", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
+
+
+@dataclass
+class KpiContext:
+    """What the KPI functions of the services read: the run, which orders count, and their outcome."""
+
+    out: ModelOutput
+    measured: np.ndarray  # placed after the warm-up
+    judged: np.ndarray  # measured, with a deadline inside the horizon
+    hit: np.ndarray  # 1 hit, 0 missed, -1 not known when the clock stopped
+    t0: float  # start of the measured period
 
 
 def hit_flags(
     promised_by: np.ndarray,
     delivered: np.ndarray,
     end_min: float,
-    window_start: np.ndarray | None = None,
-    window_end: np.ndarray | None = None,
+    slot_start: np.ndarray | None = None,
+    slot_end: np.ndarray | None = None,
 ) -> np.ndarray:
-    """1 = delivered by the deadline (and inside the chosen window, if any), 0 = missed,
+    """1 = delivered by the deadline (and inside the chosen delivery slot, if any), 0 = missed,
     -1 = not known when the clock stopped."""
     ok = delivered <= promised_by
-    if window_start is not None:
-        has = ~np.isnan(window_start)
-        ok = ok & (~has | ((delivered >= window_start) & (delivered <= window_end)))
-        promised_by = np.where(has, np.fmin(window_end, promised_by), promised_by)
+    if slot_start is not None:
+        has = ~np.isnan(slot_start)
+        ok = ok & (~has | ((delivered >= slot_start) & (delivered <= slot_end)))
+        promised_by = np.where(has, np.fmin(slot_end, promised_by), promised_by)
     hit = np.where(ok, 1, 0).astype(np.int8)
     unknown = np.isnan(delivered) & (promised_by > end_min)
     hit[unknown] = -1
     return hit
+
+
+def order_hits(cfg: SimConfig, out: ModelOutput) -> np.ndarray:
+    """hit_flags for every order of a run, delivery slots included."""
+    start, end = services.deadline_bounds(cfg, out)
+    return hit_flags(out.orders.promised_by, out.orders.delivered, out.end_min, start, end)
 
 
 def _rate(mask: np.ndarray, hit: np.ndarray) -> float:
@@ -52,12 +71,19 @@ def _pct(x: np.ndarray, q: float) -> float:
 def stage_intervals(out: ModelOutput) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(entry, service start, exit) per stage, in minutes (NaN where not reached).
 
-    The last mile's service starts with the tour that delivers (earlier failed attempts and
-    the wait to retry count as waiting).
+    `pick` is the stock orders' picking, `pickup` the merchant parcels' collection (from the
+    order to being collected on a round). The last mile's service starts with the tour that
+    delivers (earlier failed attempts and the wait to retry count as waiting).
     """
     o = out.orders
+    stock, merchant = o.source == SOURCE_WAREHOUSE, o.source == SOURCE_MERCHANT
+
+    def only(mask: np.ndarray, col: np.ndarray) -> np.ndarray:
+        return np.where(mask, col, np.nan)
+
     return {
-        "pick": (o.created, o.pick_start, o.picked),
+        "pick": (only(stock, o.created), only(stock, o.pick_start), only(stock, o.picked)),
+        "pickup": (only(merchant, o.created), only(merchant, o.pick_start), only(merchant, o.picked)),
         "sort": (o.arrived_sort, o.sort_start, o.sorted),
         "linehaul": (o.sorted, o.departed, o.arrived_station),
         "lastmile": (o.arrived_station, o.last_out, o.delivered),
@@ -68,34 +94,6 @@ def _waits_until(entry: np.ndarray, start: np.ndarray, horizon: float) -> np.nda
     """Queueing time in a stage; an order still queueing when the clock stops counts until then."""
     end = np.where(np.isnan(start), horizon, start)
     return np.where(np.isnan(entry), 0.0, end - entry)
-
-
-def order_windows(cfg: SimConfig, out: ModelOutput) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Each order's delivery window (按需派送) as absolute minutes, or (None, None) when the service is off."""
-    if cfg.services.windows.share <= 0:
-        return None, None
-    windows = parse_windows(cfg.services.windows.windows, parse_time_min(cfg.promise.window_end))
-    return window_bounds(out.orders.promised_by, out.orders.window, windows)
-
-
-def order_hits(cfg: SimConfig, out: ModelOutput) -> np.ndarray:
-    """hit_flags for every order of a run, windows included."""
-    start, end = order_windows(cfg, out)
-    return hit_flags(out.orders.promised_by, out.orders.delivered, out.end_min, start, end)
-
-
-def cold_chain_violations(cfg: SimConfig, out: ModelOutput) -> np.ndarray | None:
-    """1 where a fresh order spent longer than the limit from pick to door (or still had not arrived
-    when the limit passed before the clock stopped), 0 where it did not, -1 for others; None when off."""
-    limit = cfg.services.fresh.max_pick_to_door_h * 60.0
-    if limit <= 0:
-        return None
-    o = out.orders
-    fresh = (o.category == CATEGORY_FRESH) & ~np.isnan(o.picked)
-    door = np.where(np.isnan(o.delivered), out.end_min, o.delivered)
-    flags = np.full(len(o), -1, dtype=np.int8)
-    flags[fresh] = (door[fresh] - o.picked[fresh] > limit).astype(np.int8)
-    return flags
 
 
 def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
@@ -134,106 +132,45 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
     k["bottleneck"] = bottleneck(out, missed)
-    k.update(service_kpis(cfg, out, measured, judged, hit, t0))
+    k.update(services.kpis(cfg, KpiContext(out, measured, judged, hit, t0)))
+    for r, name in enumerate(cfg.city.regions[1:], start=1):  # nearby cities: next-day hit rate per destination
+        k[f"next_day_hit_rate_{name}"] = _rate(judged & (o.region == r) & (o.tier == TIER_NEXT_DAY), hit)
     return k
 
 
-def service_kpis(
-    cfg: SimConfig, out: ModelOutput, measured: np.ndarray, judged: np.ndarray, hit: np.ndarray, t0: float
-) -> dict[str, float]:
-    """KPIs of the seed's services (NaN where a service is off)."""
-    o, horizon, nan = out.orders, out.horizon_min, float("nan")
-    n = int(np.count_nonzero(measured))
-    k: dict[str, float] = {}
-    # 包裹中心: parcel-centre warnings
-    if out.alerts is not None:
-        a = out.alerts
-        mine = measured[a["order_id"]]
-        warn, tout = mine & (a["level"] == LEVEL_WARNING), mine & (a["level"] == LEVEL_TIMEOUT)
-        k["warnings_per_1000"] = 1000.0 * np.count_nonzero(warn) / n if n else nan
-        k["timeouts_per_1000"] = 1000.0 * np.count_nonzero(tout) / n if n else nan
-        timed_out = np.unique(a["order_id"][tout])
-        timed_out = timed_out[judged[timed_out]]
-        k["timed_out_promise_kept_share"] = float(np.mean(hit[timed_out] == 1)) if timed_out.size else nan
-        first_warning = np.full(len(o), np.inf)
-        np.minimum.at(first_warning, a["order_id"][warn], a["time_min"][warn])
-        missed_warned = judged & (hit == 0) & np.isfinite(first_warning)
-        lead = (o.promised_by - first_warning)[missed_warned]
-        k["warning_lead_p50_min"] = float(np.median(lead)) if lead.size else nan
-        k["missed_with_warning_share"] = (
-            float(np.mean(np.isfinite(first_warning[judged & (hit == 0)]))) if (judged & (hit == 0)).any() else nan
-        )
-    else:
-        k.update(
-            dict.fromkeys(
-                [
-                    "warnings_per_1000",
-                    "timeouts_per_1000",
-                    "timed_out_promise_kept_share",
-                    "warning_lead_p50_min",
-                    "missed_with_warning_share",
-                ],
-                nan,
-            )
-        )
-    # 音尊达 doorstep: courier time per parcel by mode, failed attempts, refusals
-    tours = [t for st in out.stations for t in st.tours if t0 <= t[0] < horizon]
-    minutes = sum(t[1] for t in tours)
-    parcels = sum(t[2] for t in tours)
-    door_min, door_parcels = sum(t[4] for t in tours), sum(t[3] for t in tours)
+def _in_period(times: np.ndarray, t0: float, horizon: float) -> np.ndarray:
+    return (times >= t0) & (times < horizon)
 
-    def per100(minutes_: float, parcels_: int) -> float:
-        return minutes_ / 60.0 / parcels_ * 100.0 if parcels_ else nan
 
-    k["courier_hours_per_100_parcels"] = per100(minutes, parcels)
-    k["courier_hours_per_100_parcels_standard"] = per100(minutes - door_min, parcels - door_parcels)
-    k["courier_hours_per_100_parcels_doorstep"] = per100(door_min, door_parcels)
-    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
-    for suffix, mode in (("", measured), ("_standard", measured & ~o.doorstep), ("_doorstep", measured & o.doorstep)):
-        attempts = int(o.attempts[mode].sum())
-        failed = attempts - int(np.count_nonzero(done[mode] & (o.attempts[mode] > 0)))
-        k[f"failed_attempt_rate{suffix}"] = failed / attempts if attempts else nan
-    finished = measured & done
-    k["refusal_rate"] = float(np.mean(~np.isnan(o.returned[finished]))) if finished.any() else nan
-    k["tours_per_100_parcels"] = 100.0 * len(tours) / parcels if parcels else nan
-    # 按需派送 windows
-    start, end = order_windows(cfg, out)
-    if start is not None:
-        windowed = measured & ~np.isnan(start) & (end <= horizon)
-        k["window_orders_share"] = float(np.mean(~np.isnan(start[measured]))) if n else nan
-        k["window_hit_rate"] = float(np.mean(hit[windowed] == 1)) if windowed.any() else nan
-        k["window_tours"] = int(sum(1 for t in tours if t[5] > 0))
-    else:
-        k.update({"window_orders_share": nan, "window_hit_rate": nan, "window_tours": nan})
-    k["pickup_point_share"] = float(np.mean(o.pickup_point[measured])) if n else nan
-    # 生鲜 cold chain
-    flags = cold_chain_violations(cfg, out)
-    k["cold_chain_violations"] = int(np.count_nonzero(flags[measured] == 1)) if flags is not None else nan
-    # nearby cities: next-day hit rate per destination
-    for r, city in enumerate(out.city.cfg.nearby, start=1):
-        k[f"next_day_hit_rate_{city.name}"] = _rate(judged & (o.region == r) & (o.tier == TIER_NEXT_DAY), hit)
-    return k
+def _paid_minutes(shifts: ShiftLog, a: float, b: float) -> float:
+    return on_duty_minutes(shifts.start, shifts.end, a, b)
 
 
 def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float]:
     """Busy time / available time over the measured days, per resource."""
     o, horizon = out.orders, out.horizon_min
-    in_win = (o.pick_start >= t0) & (o.pick_start < horizon) & (o.warehouse >= 0)
+    in_win = _in_period(o.pick_start, t0, horizon) & (o.warehouse >= 0)
     picker_busy = float(np.sum(o.pick_service_min[in_win]))
-    picker_avail = sum(p.on_duty_minutes(t0, horizon) for p in out.picker_pools)
-    sort_in = (o.sort_start >= t0) & (o.sort_start < horizon)
+    picker_avail = _paid_minutes(out.shifts.of("pick"), t0, horizon)
+    sort_in = _in_period(o.sort_start, t0, horizon)
     sort_busy = float(np.sum((o.sorted - o.sort_start)[sort_in]))
-    waves = [parse_time_min(w) for w in cfg.sorting.waves]
+    waves = [float(w) for w in cfg.sorting.waves]
     open_min_per_day = (max(waves) + 60.0 - min(waves)) if waves else MIN_PER_DAY
-    sort_avail = out.sorter_pool.servers * min(open_min_per_day, MIN_PER_DAY) * (horizon - t0) / MIN_PER_DAY
-    deps = [d for d in out.departures if t0 <= d.time < horizon]
-    truck_cap = sum(d.capacity for d in deps)
-    courier_busy = sum(min(dur, horizon - s) for st in out.stations for s, dur, *_ in st.tours if t0 <= s < horizon)
-    courier_avail = sum(w.on_duty_minutes(t0, horizon) for st in out.stations for w in st.windows)
+    sort_avail = cfg.sorting.lines * min(open_min_per_day, MIN_PER_DAY) * (horizon - t0) / MIN_PER_DAY
+    deps = out.departures.where(_in_period(out.departures.time, t0, horizon))
+    truck_cap = int(deps.capacity.sum())
+    tours = out.tours.by_station()
+    tours = tours.where(_in_period(tours.start, t0, horizon))
+    courier_busy = sum(np.minimum(tours.duration_min, horizon - tours.start).tolist())
+    courier_avail = _paid_minutes(out.shifts.of("lastmile"), t0, horizon)
+    rounds = out.pickup_rounds.where(_in_period(out.pickup_rounds.time, t0, horizon))
+    pickup_busy = float(np.sum(rounds.couriers * rounds.duration_min))
+    pickup_avail = cfg.capacity.pickup_couriers * cfg.costs.pickup_shift_h * 60.0 * (horizon - t0) / MIN_PER_DAY
     return {
         "picker_utilization": picker_busy / picker_avail if picker_avail else float("nan"),
+        "pickup_courier_utilization": pickup_busy / pickup_avail if pickup_avail else float("nan"),
         "sorter_utilization": sort_busy / sort_avail if sort_avail else float("nan"),
-        "truck_utilization": sum(d.load for d in deps) / truck_cap if truck_cap else float("nan"),
+        "truck_utilization": int(deps.load.sum()) / truck_cap if truck_cap else float("nan"),
         "courier_utilization": courier_busy / courier_avail if courier_avail else float("nan"),
     }
 
@@ -242,11 +179,11 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, n_orders: int) -> dict[st
     """Cost of the measured days from unit costs, in total and per order."""
     c, horizon = cfg.costs, out.horizon_min
     days = (horizon - t0) / MIN_PER_DAY
-    courier_h = sum(w.on_duty_minutes(t0, horizon) for st in out.stations for w in st.windows) / 60.0
-    picker_h = sum(p.on_duty_minutes(t0, horizon) for p in out.picker_pools) / 60.0
-    n_st = out.city.n_stations
-    deps = [d for d in out.departures if t0 <= d.time < horizon]
-    truck = sum(c.truck_per_departure if d.dest < n_st else c.nearby_truck_per_departure for d in deps)
+    courier_h = _paid_minutes(out.shifts.of("lastmile"), t0, horizon) / 60.0
+    picker_h = _paid_minutes(out.shifts.of("pick"), t0, horizon) / 60.0
+    n_st = cfg.city.stations_x * cfg.city.stations_y
+    deps = out.departures.where(_in_period(out.departures.time, t0, horizon))
+    truck = sum(np.where(deps.dest < n_st, c.truck_per_departure, c.nearby_truck_per_departure).tolist())
     parts = {
         "courier": courier_h * c.courier_per_hour,
         "picker": picker_h * c.picker_per_hour,
@@ -254,9 +191,8 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, n_orders: int) -> dict[st
         "truck": truck,
     }
     total = sum(parts.values())
-    per = (lambda x: x / n_orders) if n_orders else (lambda x: float("nan"))
-    k = {"cost_total": total, "cost_per_order": per(total)}
-    k.update({f"cost_{name}_per_order": per(v) for name, v in parts.items()})
+    k = {"cost_total": total, "cost_per_order": total / n_orders if n_orders else float("nan")}
+    k.update({f"cost_{name}_per_order": v / n_orders if n_orders else float("nan") for name, v in parts.items()})
     k["courier_hours"] = courier_h
     return k
 
@@ -305,46 +241,78 @@ def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, floa
     }
 
 
-def _count_at(times: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """How many of `times` (NaN ignored) are <= each of `at`."""
-    t = np.sort(times[~np.isnan(times)])
-    return np.searchsorted(t, at, side="right")
+# --- work in progress sampled over the clock (utilization.parquet) ---------------------------------------
 
 
-def _on_duty_at(windows: list, at: np.ndarray) -> np.ndarray:
-    """Servers on duty at each time, for a list of duty windows (shared windows counted once each)."""
-    counts: dict = {}
-    for w in windows:
-        counts[w] = counts.get(w, 0) + 1
-    return sum(n * np.array([w.on_duty(t) for t in at]) for w, n in counts.items()) if counts else np.zeros(at.size)
+def _count_at(times: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """How many of `times` (NaN ignored; weighted, if given) are <= each of `at`."""
+    keep = ~np.isnan(times)
+    order = np.argsort(times[keep], kind="stable")
+    t = times[keep][order]
+    pos = np.searchsorted(t, at, side="right")
+    if weights is None:
+        return pos
+    cum = np.concatenate([[0], np.cumsum(weights[keep][order])])
+    return cum[pos]
 
 
-def wip_samples(out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
+def _under_way(start: np.ndarray, end: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Intervals [start, end) (weighted, if given) under way at each of `at`."""
+    return _count_at(start, at, weights) - _count_at(end, at, weights)
+
+
+def _shift_rows(shifts: ShiftLog, site: np.ndarray, server: np.ndarray) -> np.ndarray:
+    """Row of the `ShiftLog` of each (site, server)."""
+    width = int(shifts.server.max()) + 1 if len(shifts) else 1
+    key = shifts.site.astype(np.int64) * width + shifts.server
+    order = np.argsort(key, kind="stable")
+    return order[np.searchsorted(key[order], site.astype(np.int64) * width + server)]
+
+
+def _servers_at_work(shifts: ShiftLog, at: np.ndarray, work_start, work_end, site, server) -> np.ndarray:
+    """Servers at work at each of `at`: on shift, or finishing work they started on shift after it ended.
+    `work_*`, `site` and `server` describe each piece of work (a pick, a tour)."""
+    on_shift = on_duty_mask(shifts.start, shifts.end, at).sum(axis=0) if len(shifts) else np.zeros(at.size, dtype=int)
+    if work_start.size == 0 or len(shifts) == 0:
+        return on_shift
+    rows = _shift_rows(shifts, site, server)
+    shift_end = shift_end_after(shifts.start[rows], shifts.end[rows], work_start)
+    late = work_end > shift_end
+    return on_shift + _under_way(shift_end[late], work_end[late], at)
+
+
+def wip_samples(cfg: SimConfig, out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
     """Work in progress per stage sampled at the middle of every `sample_min` interval of the clock
     (midpoints, so timetabled jumps on the hour do not bias the average): orders waiting and in
-    service, busy servers and servers on duty (NaN where a stage has no such servers)."""
+    service, busy servers, and servers at work (on shift, or finishing work past the shift's end).
+    Busy servers never exceed servers at work."""
     at = np.arange(0.5 * sample_min, out.end_min, sample_min)
+    o = out.orders
     cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [], "servers": []}
-    deps = [d for d in out.departures if d.load > 0]
-    dep_t = np.array([d.time for d in deps])
-    arr_t = np.array([d.arrival for d in deps])
-    tours = np.array([(s, s + dur) for st in out.stations for s, dur, *_ in st.tours]).reshape(-1, 2)
-    courier_windows = [w for st in out.stations for w in st.windows]
     for stage, (entry, start, exit_) in stage_intervals(out).items():
         entered, started, left = _count_at(entry, at), _count_at(start, at), _count_at(exit_, at)
         queue, in_service = entered - started, started - left
         if stage == "pick":
-            busy = in_service.astype(float)
-            servers = _on_duty_at([w for p in out.picker_pools for w in p.windows], at).astype(float)
+            busy = in_service
+            picks = (o.picker >= 0) & ~np.isnan(o.pick_start)
+            servers = _servers_at_work(
+                out.shifts.of("pick"), at, o.pick_start[picks], o.picked[picks], o.warehouse[picks], o.picker[picks]
+            )
+        elif stage == "pickup":
+            rounds = out.pickup_rounds
+            busy = _under_way(rounds.time, rounds.time + rounds.duration_min, at, rounds.couriers)
+            servers = np.full(at.size, cfg.capacity.pickup_couriers)  # pickup couriers have no modelled shift
         elif stage == "sort":
-            busy = in_service.astype(float)
-            servers = np.full(at.size, float(out.sorter_pool.servers))
+            busy = in_service
+            servers = np.full(at.size, cfg.sorting.lines)
         elif stage == "linehaul":
-            busy = (_count_at(dep_t, at) - _count_at(arr_t, at)).astype(float)
-            servers = np.full(at.size, np.nan)
+            d = out.departures
+            busy = _under_way(d.time[d.load > 0], d.arrival[d.load > 0], at)
+            servers = _under_way(d.time, d.arrival, at)  # timetabled runs under way, loaded or not
         else:
-            busy = (_count_at(tours[:, 0], at) - _count_at(tours[:, 1], at)).astype(float)
-            servers = _on_duty_at(courier_windows, at).astype(float)
+            t = out.tours
+            busy = _under_way(t.start, t.start + t.duration_min, at)
+            servers = _servers_at_work(out.shifts.of("lastmile"), at, t.start, t.start + t.duration_min, t.station, t.courier)
         for name, values in (
             ("time_min", at),
             ("stage", [stage] * at.size),

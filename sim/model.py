@@ -1,7 +1,9 @@
-"""The model: wires the chain checkout -> first mile -> sorting -> line-haul -> last mile on one SimPy clock.
+"""The model: the chain checkout -> first mile -> sorting -> line-haul -> last mile on one SimPy clock.
 
 Processes are checkout reviews, pickup rounds, sort waves, truck departures and couriers;
-orders are index batches into one `OrderTable` that every stage fills in.
+orders are index batches into one `OrderTable` that every stage fills in. Each stage hands
+its parcels on through a named handoff, and `WIRING` says what each handoff does: the city's
+chain, or a textbook reduction of it (`sim.config.validation`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from . import services
 from .city import City
-from .clock import MIN_PER_DAY, call_at, duty_windows
+from .clock import MIN_PER_DAY, assign_shifts, call_at
 from .config import SimConfig
-from .demand import SOURCE_MERCHANT, OrderTable, expected_orders, gamma_times, generate_orders
+from .config.validation import textbook_config
+from .demand import gamma_times, generate_orders
 from .lastmile import NearbyDelivery, Station, tour_minutes
-from .linehaul import Departure, Linehaul
+from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
-from .schema import parse_time_min
-from .services import ParcelCentre, draw_service_attributes, parse_windows
+from .records import SOURCE_MERCHANT, DepartureLog, LogBook, OrderTable, PickupRoundLog, ShiftLog, TourLog, WaveLog
 from .sorting import SortingCentre
-from .validation import textbook_config
+from .state import LiveState
 from .warehouse import MerchantPickup, Warehouses
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,21 @@ STREAMS = (
     "lastmile_service",
     "services",
 )
+
+# What each handoff of the chain does (a method `_<name>` of `Model`): the city's chain, and the textbook
+# reductions, which join the stages without transfers (mmc: picking alone; tandem: pick -> sort -> couriers).
+CITY_CHAIN = {
+    "placed": "to_first_mile",  # checkout -> pickers (stock) or pickup rounds (merchant parcels)
+    "picked": "to_sorting",  # pickers -> shuttle -> sorting centre
+    "collected": "to_sorting",  # pickup rounds -> sorting centre
+    "sorted": "to_linehaul",  # sorter -> trucks
+    "unloaded": "to_destination",  # truck -> delivery station or nearby city
+}
+WIRING = {
+    "city": CITY_CHAIN,
+    "mmc": CITY_CHAIN | {"picked": "delivered_when_picked"},
+    "tandem": CITY_CHAIN | {"picked": "sort_when_picked", "sorted": "station_when_sorted"},
+}
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -62,67 +80,19 @@ class CountingEnvironment(simpy.Environment):
 
 @dataclass
 class ModelOutput:
-    """Everything a run produced, before KPIs."""
+    """Everything a run produced, as data: the order table and the stages' logs (no engine objects)."""
 
     orders: OrderTable
-    city: City
-    departures: list[Departure]
-    stations: list[Station]
-    picker_pools: list
-    sorter_pool: object
-    sort_waves: list[tuple[float, int]]
-    pickup_rounds: list[tuple[float, int]]
-    cutoff_log: list[tuple[float, str, float]]
+    tours: TourLog
+    departures: DepartureLog
+    waves: WaveLog
+    pickup_rounds: PickupRoundLog
+    shifts: ShiftLog
+    cutoffs: list[tuple[float, str, float]]  # (review time, region, cutoff minutes after midnight)
+    alerts: dict | None  # parcel-centre alerts as columns, when the parcel centre is on
     events: int
     horizon_min: float  # end of the last day of orders
     end_min: float  # end of the clock (horizon + drain)
-    alerts: dict | None = None  # parcel-centre alerts as columns, when the parcel centre is on
-
-
-class LiveState:
-    """What cutoff policies may read of the running model (see `policies.base.PromiseState`)."""
-
-    def __init__(self, model: Model):
-        self.model = model
-        self.window_end_min = model.checkout.window_end_min
-        self.review_interval_min = model.cfg.promise.review_interval_min
-        cfg = model.cfg.lastmile
-        full_tour, _, _ = tour_minutes(
-            cfg.tour_capacity, float(np.mean(model.city.station_approach_km)), float(np.mean(model.city.station_area_km2)), cfg
-        )
-        self._parcels_per_courier_min = cfg.tour_capacity / full_tour
-        self._sort_per_min = model.cfg.capacity.sorter_per_hour / 60.0
-
-    @property
-    def now_min(self) -> float:
-        return self.model.env.now
-
-    def backlog(self, region: str, stage: str = "delivered") -> int:
-        o, now = self.model.orders, self.now_min
-        r = self.model.city.regions.index(region)
-        day = int(now // MIN_PER_DAY)
-        due = day * MIN_PER_DAY + self.window_end_min
-        lo = np.searchsorted(o.created, (day - 2) * MIN_PER_DAY)
-        hi = np.searchsorted(o.created, now)
-        sl = slice(lo, hi)
-        passed = getattr(o, stage)[sl] <= now
-        return int(np.count_nonzero((o.promised_by[sl] == due) & (o.region[sl] == r) & ~passed))
-
-    def clearing_capacity(self, stage: str, until_min: float) -> float:
-        now = self.now_min
-        if stage == "sorted":
-            return max(0.0, until_min - now) * self._sort_per_min
-        if stage == "delivered":
-            courier_min = sum(w.on_duty_minutes(now, until_min) for st in self.model.stations for w in st.windows)
-            return courier_min * self._parcels_per_courier_min
-        raise ValueError(f"no capacity estimate for stage {stage!r}; use 'sorted' or 'delivered'")
-
-    def expected_orders(self, region: str, a_min: float, b_min: float) -> float:
-        cfg = self.model.cfg
-        r = self.model.city.regions.index(region)
-        nearby = [c.share for c in cfg.city.nearby]
-        share = (1.0 - sum(nearby)) if r == 0 else nearby[r - 1]
-        return share * expected_orders(cfg.demand, a_min, b_min)
 
 
 class Model:
@@ -130,15 +100,14 @@ class Model:
 
     def __init__(self, cfg: SimConfig):
         self.mode = cfg.validation.mode if cfg.validation is not None else "city"
-        if cfg.validation is not None:
-            cfg = textbook_config(cfg)
-        self.cfg = cfg
+        self.cfg = cfg = textbook_config(cfg) if cfg.validation is not None else cfg
+        self.wiring = WIRING[self.mode]
         self.streams = spawn_streams(cfg.seed)
         self.city = City(cfg.city)
         self.horizon_min = cfg.horizon_days * MIN_PER_DAY
         self.end_min = self.horizon_min + cfg.drain_hours * 60.0
         days = int(np.ceil(self.end_min / MIN_PER_DAY))  # timetables run through the drain
-        self.orders = generate_orders(
+        self.orders = o = generate_orders(
             cfg.demand,
             self.city,
             cfg.horizon_days,
@@ -147,83 +116,81 @@ class Model:
             cfg.lastmile.failed_attempt_prob,
             self.streams,
         )
-        window_u = draw_service_attributes(self.orders, cfg.services, cfg.lastmile.refusal_prob, self.streams["services"])
-        self.env = CountingEnvironment()
-        env, o, cap, svc = self.env, self.orders, cfg.capacity, cfg.services
-        window_end = parse_time_min(cfg.promise.window_end)
-        delivery_windows = parse_windows(svc.windows.windows, window_end) if svc.windows.share > 0 else None
-        courier_windows = duty_windows(cfg.lastmile.shifts, cap.couriers_per_station, "lastmile.shifts")
+        self.env, self.log, cap = CountingEnvironment(), LogBook(), cfg.capacity
+        env = self.env
+        self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min)
+
+        # the chain, top to bottom
+        courier_shifts = assign_shifts(cfg.lastmile.shifts, cap.couriers_per_station)
+        state = LiveState(
+            env,
+            cfg,
+            o,
+            np.array([[w.start, w.end] for w in courier_shifts] * self.city.n_stations).reshape(-1, 2).T,
+            self._parcels_per_courier_min(),
+        )
+        policy = make_policy(cfg.cutoff, self.city.regions)
+        self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
+        self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
+        self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.log, self.handoff("collected"))
+        sort_rng = self.streams["sort_service"]
+        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, sort_rng, self.log, self.handoff("sorted"))
+        self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self.log, self.handoff("unloaded"))
+        lm = cfg.lastmile
         tour_work = (
-            gamma_times(self.streams["lastmile_service"], 1.0, cfg.lastmile.service_cv, len(o))
-            if cfg.lastmile.service_mean_min is not None
-            else None
+            gamma_times(self.streams["lastmile_service"], 1.0, lm.service_cv, len(o)) if lm.service_mean_min is not None else None
         )
         self.stations = [
-            Station(env, s, cfg.lastmile, courier_windows, self.city, o, tour_work, delivery_windows, svc.doorstep.stop_service_min)
-            for s in range(self.city.n_stations)
+            Station(env, s, lm, courier_shifts, self.city, o, self.log, self.hooks, tour_work) for s in range(self.city.n_stations)
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
         self.nearby = [
-            NearbyDelivery(env, parse_time_min(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour)
-            for c in cfg.city.nearby
+            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour) for c in cfg.city.nearby
         ]
-        self.parcel_centre = (
-            ParcelCentre(env, svc.parcel_centre, o, self.end_min, self._expedite if svc.parcel_centre.expedite else None)
-            if svc.parcel_centre.enabled
-            else None
-        )
-        self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self._truck_arrives)
-        to_linehaul = self._straight_to_station if self.mode == "tandem" else self.linehaul.add
-        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, self.streams["sort_service"], to_linehaul)
-        to_sort = {"mmc": self._picked_is_done, "tandem": self._straight_to_sort}.get(self.mode, self._picked_up)
-        self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, to_sort)
-        self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self._picked_up)
-        self.policy = make_policy(cfg.cutoff, self.city.regions)
-        self.checkout = Checkout(
-            env, cfg.promise, self.policy, self.city.regions, cfg.horizon_days, o, None, self._release, svc, window_u
-        )
-        self.checkout.state = LiveState(self)
-        if delivery_windows is not None:
-            due = np.full(len(o), np.nan)
-            self.checkout.due_min = due
-            for station in self.stations:
-                station.due_min = due
 
-    def _release(self, idx: np.ndarray) -> None:
+    def _parcels_per_courier_min(self) -> float:
+        """Nominal courier throughput: a full tour from an average station, for the policies' capacity estimate."""
+        lm = self.cfg.lastmile
+        full_tour, _, _ = tour_minutes(
+            lm.tour_capacity, float(np.mean(self.city.station_approach_km)), float(np.mean(self.city.station_area_km2)), lm
+        )
+        return lm.tour_capacity / full_tour
+
+    def handoff(self, event: str) -> Callable:
+        """The handoff `WIRING` names for this event of the chain."""
+        return getattr(self, "_" + self.wiring[event])
+
+    def _to_first_mile(self, idx: np.ndarray) -> None:
         merchant = self.orders.source[idx] == SOURCE_MERCHANT
         if merchant.any():
             self.pickup.release(idx[merchant])
         if not merchant.all():
             self.warehouses.release(idx[~merchant])
 
-    def _picked_up(self, idx: np.ndarray) -> None:
-        """Picked or collected parcels head for the sorting centre (and the parcel centre's dispatch clock starts)."""
-        if self.parcel_centre is not None:
-            self.parcel_centre.note_picked(idx)
+    def _to_sorting(self, idx: np.ndarray) -> None:
+        self.hooks.picked(idx)
         self.sorting.arrive(idx)
 
-    def _expedite(self, idx: np.ndarray) -> None:
-        self.orders.expedited[idx] = True
+    def _to_linehaul(self, idx: np.ndarray) -> None:
+        self.linehaul.add(idx)
 
-    # textbook reductions (see sim.validation): stages joined without transfer times
-
-    def _picked_is_done(self, idx: np.ndarray) -> None:
-        self.orders.delivered[idx] = self.orders.picked[idx]
-
-    def _straight_to_sort(self, idx: np.ndarray) -> None:
-        self.orders.arrived_sort[idx] = self.orders.picked[idx]
-        self.sorting.arrive(idx)
-
-    def _straight_to_station(self, idx: np.ndarray) -> None:
-        o = self.orders
-        o.departed[idx] = o.sorted[idx]
-        call_at(self.env, o.sorted[idx], idx, self.stations[0].receive)
-
-    def _truck_arrives(self, dest: int, idx: np.ndarray) -> None:
+    def _to_destination(self, dest: int, idx: np.ndarray) -> None:
         if dest < self.city.n_stations:
             self.stations[dest].receive(idx)
         else:
             self.nearby[dest - self.city.n_stations].receive(idx)
+
+    def _delivered_when_picked(self, idx: np.ndarray) -> None:
+        self.orders.delivered[idx] = self.orders.picked[idx]
+
+    def _sort_when_picked(self, idx: np.ndarray) -> None:
+        self.orders.arrived_sort[idx] = self.orders.picked[idx]
+        self.sorting.arrive(idx)
+
+    def _station_when_sorted(self, idx: np.ndarray) -> None:
+        o = self.orders
+        o.departed[idx] = o.sorted[idx]
+        call_at(self.env, o.sorted[idx], idx, self.stations[0].receive)
 
     def run(self, progress: Callable[[float], None] | None = None, step_min: float = 60.0) -> ModelOutput:
         """Simulate to the end of the drain; `progress(minutes_done)` is called every `step_min` simulated minutes."""
@@ -241,18 +208,13 @@ class Model:
         for name in OrderTable.STAGE_COLUMNS[1:]:
             col = getattr(o, name)
             col[col > self.end_min] = np.nan
+        logs = self.log.freeze()
+        pc = self.services.get("parcel_centre")
         return ModelOutput(
             orders=o,
-            city=self.city,
-            departures=self.linehaul.departures,
-            stations=self.stations,
-            picker_pools=self.warehouses.pools,
-            sorter_pool=self.sorting.pool,
-            sort_waves=self.sorting.waves,
-            pickup_rounds=self.pickup.rounds,
-            cutoff_log=self.checkout.cutoff_log,
+            **logs,
+            alerts=pc.table() if pc is not None else None,
             events=self.env.events_processed,
             horizon_min=self.horizon_min,
             end_min=self.end_min,
-            alerts=self.parcel_centre.table() if self.parcel_centre is not None else None,
         )

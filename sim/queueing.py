@@ -3,7 +3,7 @@
 A pool of c servers serving in arrival order is the recursion
     start_i = max(arrival_i, earliest time a server is free and on duty),
 which gives exactly the waits a process-per-order SimPy `Resource` model would give, at a
-fraction of the cost. Servers keep daily duty windows (shifts): a server finishes the order
+fraction of the cost. Servers keep daily shifts: a server finishes the order
 in hand after its shift ends, then waits for its next shift.
 """
 
@@ -13,7 +13,7 @@ import heapq
 
 import numpy as np
 
-from .clock import MIN_PER_DAY, DutyWindow
+from .clock import MIN_PER_DAY, ShiftHours
 
 
 def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) -> np.ndarray:
@@ -26,35 +26,36 @@ def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) ->
 
 
 class ServerPool:
-    """c identical FCFS servers with duty windows; `serve` continues from where the last batch left off."""
+    """c identical FCFS servers with daily shifts; `serve` continues from where the last batch left off."""
 
-    def __init__(self, windows: list[DutyWindow], start_min: float = 0.0):
-        self.windows = list(windows)
-        self.always_on = all(w.always for w in self.windows)
-        self._duty = [(w.start, w.end, w.always, w.start < w.end) for w in self.windows]
+    def __init__(self, shifts: list[ShiftHours], start_min: float = 0.0):
+        self.shifts = list(shifts)
+        self.always_on = all(w.always for w in self.shifts)
+        self._duty = [(w.start, w.end, w.always, w.start < w.end) for w in self.shifts]
         if self.always_on:
-            self._free = [start_min] * len(self.windows)
+            self._free = [start_min] * len(self.shifts)
         else:
-            self._free = [(w.next_on_duty(start_min), k) for k, w in enumerate(self.windows)]
+            self._free = [(w.next_on_duty(start_min), k) for k, w in enumerate(self.shifts)]
             heapq.heapify(self._free)
 
     @property
     def servers(self) -> int:
-        return len(self.windows)
+        return len(self.shifts)
 
-    def serve(self, arrivals: np.ndarray, service: np.ndarray) -> np.ndarray:
-        """Start times for a batch in FCFS order (arrivals sorted ascending and not before earlier batches)."""
+    def serve(self, arrivals: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(start times, server of each) for a batch in FCFS order (arrivals sorted ascending and not before
+        earlier batches); the servers are None for a pool always on duty, where which one serves does not matter."""
         n = arrivals.size
         if n == 0:
-            return np.empty(0)
-        if not self.windows:
-            return np.full(n, np.inf)
+            return np.empty(0), None
+        if not self.shifts:
+            return np.full(n, np.inf), None
         if self.always_on and self.servers == 1:
             starts = lindley_starts(arrivals, service, self._free[0])
             self._free[0] = float(starts[-1] + service[-1])
-            return starts
+            return starts, None
         if self.always_on:
-            return self._serve_always_on(arrivals.tolist(), service.tolist())
+            return self._serve_always_on(arrivals.tolist(), service.tolist()), None
         return self._serve_with_shifts(arrivals.tolist(), service.tolist())
 
     def _serve_always_on(self, arrivals: list[float], service: list[float]) -> np.ndarray:
@@ -67,12 +68,13 @@ class ServerPool:
             starts[i] = t
         return np.array(starts)
 
-    def _serve_with_shifts(self, arrivals: list[float], service: list[float]) -> np.ndarray:
+    def _serve_with_shifts(self, arrivals: list[float], service: list[float]) -> tuple[np.ndarray, np.ndarray]:
         heap = self._free
         replace, pop, push = heapq.heapreplace, heapq.heappop, heapq.heappush
-        duty = self._duty  # DutyWindow.next_on_duty, inlined: this loop runs once per order
+        duty = self._duty  # ShiftHours.next_on_duty, inlined: this loop runs once per order
         day = MIN_PER_DAY
         starts = [0.0] * len(arrivals)
+        servers = [0] * len(arrivals)
         for i, (a, s) in enumerate(zip(arrivals, service)):
             while True:
                 f, k = heap[0]
@@ -94,8 +96,5 @@ class ServerPool:
                 push(heap, (on, k))
             replace(heap, (t + s, k))
             starts[i] = t
-        return np.array(starts)
-
-    def on_duty_minutes(self, a: float, b: float) -> float:
-        """Server-minutes on duty within [a, b)."""
-        return sum(w.on_duty_minutes(a, b) for w in self.windows)
+            servers[i] = k
+        return np.array(starts), np.array(servers, dtype=np.int16)

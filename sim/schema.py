@@ -1,18 +1,22 @@
-"""Config schema helpers: typed dataclass fields with limits, and a strict dict -> dataclass converter.
+"""Config schema helpers: typed dataclass fields with limits, typed times of day, and a strict dict -> dataclass converter.
 
-Every value is checked before any simulating; a bad one raises `ConfigError` naming the
-dotted key, the bad value and what is allowed.
+Every value is checked once, at load, before any simulating; a bad one raises `ConfigError`
+naming the dotted key, the bad value and what is allowed. Times of day ("HH:MM") become
+`TimeOfDay` values (minutes after midnight) at load, so the model never parses text.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import re
 import types
 import typing
 from typing import Any
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+_TIME_ALLOWED = "expected a time of day 'HH:MM' between 00:00 and 24:00"
 
 
 class ConfigError(ValueError):
@@ -21,6 +25,74 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, allowed: str):
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"config key '{key}' has bad value {value!r}: {allowed}")
+
+
+class TimeOfDay(float):
+    """A time of day as minutes after midnight (0 to 1440), parsed once from 'HH:MM'; prints as 'HH:MM'."""
+
+    @classmethod
+    def parse(cls, text: Any, key: str = "time") -> TimeOfDay:
+        if isinstance(text, TimeOfDay):
+            return text
+        if not isinstance(text, str) or not _TIME_RE.match(text.strip()):
+            hint = " (quote times in YAML: unquoted 11:00 is read as a number)" if isinstance(text, int) else ""
+            raise ConfigError(key, text, _TIME_ALLOWED + hint)
+        hours, minutes = (int(p) for p in text.strip().split(":"))
+        if hours == 24 and minutes:
+            raise ConfigError(key, text, _TIME_ALLOWED)
+        return cls(hours * 60 + minutes)
+
+    def __str__(self) -> str:
+        hours, minutes = divmod(int(round(float(self))), 60)
+        return f"{hours:02d}:{minutes:02d}"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+class TimeSlot(tuple):
+    """A daily slot 'HH:MM-HH:MM' as (start, end) `TimeOfDay`s, start before end; prints as 'HH:MM-HH:MM'."""
+
+    @classmethod
+    def parse(cls, text: Any, key: str = "slot") -> TimeSlot:
+        if isinstance(text, TimeSlot):
+            return text
+        parts = str(text).split("-")
+        if not isinstance(text, str) or len(parts) != 2:
+            raise ConfigError(key, text, "expected 'HH:MM-HH:MM'")
+        start, end = (TimeOfDay.parse(p.strip(), key) for p in parts)
+        if not start < end:
+            raise ConfigError(key, text, "expected a start before the end, within one day")
+        return cls((start, end))
+
+    @property
+    def start(self) -> TimeOfDay:
+        return self[0]
+
+    @property
+    def end(self) -> TimeOfDay:
+        return self[1]
+
+    def __str__(self) -> str:
+        return f"{self[0]}-{self[1]}"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+def tod(text: str) -> TimeOfDay:
+    """A `TimeOfDay` default in a dataclass: `spec(tod("11:00"))`."""
+    return TimeOfDay.parse(text)
+
+
+def tods(*texts: str) -> list[TimeOfDay]:
+    """A list of `TimeOfDay` defaults: `spec(factory=lambda: tods("07:00", "10:00"))`."""
+    return [TimeOfDay.parse(t) for t in texts]
+
+
+def parse_time_min(text: Any, key: str = "time") -> float:
+    """'HH:MM' (00:00 to 24:00) -> minutes after midnight (a `TimeOfDay` passes through)."""
+    return TimeOfDay.parse(text, key)
 
 
 def spec(
@@ -35,22 +107,14 @@ def spec(
     time: bool = False,
     doc: str = "",
 ) -> Any:
-    """A dataclass field with limits checked by `from_dict` (`time=True`: an 'HH:MM' string)."""
+    """A dataclass field with limits checked by `from_dict`, and the `doc` the generated defaults table shows.
+
+    Type a time of day as `TimeOfDay` (`spec(tod("11:00"))`); `time=True` on a `str` field does the same
+    (the form of 0.1, kept for policies written then)."""
     meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "time": time, "doc": doc}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
-
-
-def parse_time_min(text: Any, key: str = "time") -> float:
-    """'HH:MM' (00:00 to 24:00) -> minutes after midnight."""
-    if not isinstance(text, str) or not _TIME_RE.match(text.strip()):
-        hint = " (quote times in YAML: unquoted 11:00 is read as a number)" if isinstance(text, int) else ""
-        raise ConfigError(key, text, f"expected a time of day 'HH:MM' between 00:00 and 24:00{hint}")
-    hours, minutes = (int(p) for p in text.strip().split(":"))
-    if hours == 24 and minutes:
-        raise ConfigError(key, text, "expected a time of day 'HH:MM' between 00:00 and 24:00")
-    return float(hours * 60 + minutes)
 
 
 def _describe_limits(meta: dict) -> str:
@@ -61,7 +125,17 @@ def _describe_limits(meta: dict) -> str:
     return " and ".join(parts)
 
 
-def _check_limits(key: str, value: float, meta: dict, kind: str) -> None:
+def check_number(key: str, value: Any, meta: dict, integer: bool = False) -> float | int:
+    """A finite number (an integer if asked) within the limits of `meta`; NaN and infinity are refused."""
+    kind = "an integer" if integer else "a number"
+    expected = f"expected {kind} {_describe_limits(meta)}".rstrip()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, value, expected)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, value, f"expected a finite number {_describe_limits(meta)}".rstrip())
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise ConfigError(key, value, expected)
+    value = int(value) if integer else float(value)
     bad = (
         (meta.get("ge") is not None and value < meta["ge"])
         or (meta.get("gt") is not None and value <= meta["gt"])
@@ -69,7 +143,8 @@ def _check_limits(key: str, value: float, meta: dict, kind: str) -> None:
         or (meta.get("lt") is not None and value >= meta["lt"])
     )
     if bad:
-        raise ConfigError(key, value, f"expected {kind} {_describe_limits(meta)}")
+        raise ConfigError(key, value, expected)
+    return value
 
 
 def _convert(key: str, value: Any, tp: Any, meta: dict) -> Any:
@@ -84,24 +159,19 @@ def _convert(key: str, value: Any, tp: Any, meta: dict) -> Any:
         return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, key)
+    if tp is TimeOfDay or (tp is str and meta.get("time")):
+        return TimeOfDay.parse(value, key)
+    if tp is TimeSlot:
+        return TimeSlot.parse(value, key)
     if tp is bool:
         if isinstance(value, bool):
             return value
         raise ConfigError(key, value, "expected true or false")
     if tp is int:
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-            raise ConfigError(key, value, f"expected an integer {_describe_limits(meta)}".rstrip())
-        _check_limits(key, int(value), meta, "an integer")
-        return int(value)
+        return check_number(key, value, meta, integer=True)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise ConfigError(key, value, f"expected a number {_describe_limits(meta)}".rstrip())
-        _check_limits(key, float(value), meta, "a number")
-        return float(value)
+        return check_number(key, value, meta)
     if tp is str:
-        if meta.get("time"):
-            parse_time_min(value, key)
-            return value.strip()
         if not isinstance(value, str):
             raise ConfigError(key, value, "expected a string")
         if meta.get("choices") and value not in meta["choices"]:
@@ -121,7 +191,7 @@ def _convert(key: str, value: Any, tp: Any, meta: dict) -> Any:
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     """Build dataclass `cls` from a (partial) nested mapping, checking keys, types and limits."""
     if isinstance(data, cls):
-        data = dataclasses.asdict(data)
+        data = to_dict(data)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -142,15 +212,26 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     return cls(**kwargs)
 
 
+def plain(value: Any) -> Any:
+    """A config value as plain data: dataclasses as dicts, times as their 'HH:MM' text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (TimeOfDay, TimeSlot)):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def to_dict(obj: Any) -> dict:
-    """A config dataclass as plain nested dicts and lists."""
-    return dataclasses.asdict(obj)
+    """A config dataclass as plain nested dicts and lists (times as 'HH:MM' text)."""
+    return plain(obj)
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts -> {'a.b.c': value}; lists of scalars stay lists, lists of mappings are JSON text."""
-    import json
-
     out: dict[str, Any] = {}
     if isinstance(tree, dict):
         for k, v in tree.items():
@@ -163,3 +244,17 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     else:
         out[prefix] = tree
     return out
+
+
+def field_docs(cls: type, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(dotted key, default, doc) of every leaf field of a config dataclass, in declaration order."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}.{f.name}" if prefix else f.name
+        if dataclasses.is_dataclass(hints[f.name]):
+            rows += field_docs(hints[f.name], key)
+        else:
+            rows.append((key, plain(getattr(defaults, f.name)), f.metadata.get("doc", "")))
+    return rows

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.city import City, CityConfig
+from sim.city import City
+from sim.config import load_config
+from sim.config.city import CityConfig
 from sim.schema import ConfigError
 
 
@@ -29,4 +31,4 @@ def test_travel_time_depends_on_the_hour():
 
 def test_zone_weights_must_match_the_grid():
     with pytest.raises(ConfigError, match="zone_weights"):
-        City(CityConfig(zones_x=2, zones_y=2, stations_x=1, stations_y=1, zone_weights=[1.0, 1.0]))
+        load_config({"city": {"zones_x": 2, "zones_y": 2, "stations_x": 1, "stations_y": 1, "zone_weights": [1.0, 1.0]}})

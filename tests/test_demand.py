@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.city import City, CityConfig
-from sim.demand import DEFAULT_HOURLY_PROFILE, DemandConfig, arrival_times, expected_orders, generate_orders
+from sim.city import City
+from sim.config.city import CityConfig
+from sim.config.demand import DEFAULT_HOURLY_PROFILE, DemandConfig
+from sim.demand import arrival_times, expected_orders, generate_orders
 from sim.model import spawn_streams
 
 

@@ -7,7 +7,8 @@ import pytest
 from conftest import small_config
 
 import sim
-from sim.lastmile import BHH_CONSTANT, LastmileConfig, tour_minutes
+from sim.config.lastmile import LastmileConfig
+from sim.lastmile import BHH_CONSTANT, tour_minutes
 
 
 def test_tour_minutes_formula():
@@ -20,11 +21,15 @@ def test_tour_minutes_formula():
     assert per_parcel * 30 == pytest.approx(among)
 
 
-def test_tours_respect_capacity_and_shifts(small_run):
-    for station in small_run.output.stations:
-        assert max(t[2] for t in station.tours) <= small_run.config.lastmile.tour_capacity
-        for start, *_ in station.tours:
-            assert any(w.on_duty(start) for w in station.windows)
+def test_tours_respect_capacity_and_start_on_shift(small_run):
+    tours, shifts = small_run.output.tours, small_run.output.shifts.of("lastmile")
+    assert len(tours) and tours.parcels.max() <= small_run.config.lastmile.tour_capacity
+    for station in np.unique(tours.station):
+        mine = tours.where(tours.station == station)
+        rows = shifts.where(shifts.site == station)
+        start, end = rows.start[mine.courier], rows.end[mine.courier]  # each tour's courier's shift
+        tod = mine.start % 1440
+        assert np.all(np.where(start < end, (tod >= start) & (tod < end), (tod >= start) | (tod < end)))
 
 
 def test_delivery_follows_out_for_delivery(small_run):

@@ -16,7 +16,7 @@ DAY = 1440.0
 def test_assign_tiers_home_and_nearby():
     created = np.array([10 * 60, 11 * 60 - 1, 11 * 60, 23 * 60, DAY + 9 * 60, 9 * 60, 13 * 60])
     home = np.array([True, True, True, True, True, False, False])
-    tier, promised = assign_tiers(created, home, np.full(7, 660.0), window_end_min=22 * 60)
+    tier, promised = assign_tiers(created, home, np.full(7, 660.0), day_end_min=22 * 60)
     assert tier.tolist() == [0, 0, 1, 1, 0, 1, 2]
     expected_day = np.array([0, 0, 1, 1, 1, 1, 2])
     np.testing.assert_allclose(promised, expected_day * DAY + 22 * 60)
@@ -39,8 +39,8 @@ def test_promises_follow_a_fixed_cutoff(time):
     assert (o["promised_by"].dt.strftime("%H:%M") == "22:00").all()
 
 
-def test_window_end_moves_the_deadline():
-    o = sim.run(small_config(**{"promise.window_end": "20:30"})).orders
+def test_day_end_moves_the_deadline():
+    o = sim.run(small_config(**{"promise.day_end": "20:30"})).orders
     assert (o["promised_by"].dt.strftime("%H:%M") == "20:30").all()
 
 

@@ -10,7 +10,7 @@ import simpy
 from queueing_theory import erlang_c
 from scipy import stats
 
-from sim.clock import DutyWindow
+from sim.clock import ShiftHours, on_duty_minutes
 from sim.queueing import ServerPool, lindley_starts
 
 
@@ -46,9 +46,9 @@ def test_pool_matches_simpy_resource_exactly(servers):
     rng = np.random.default_rng(servers)
     arrivals, service = mmc_sample(rng, 3000, lam=servers * 0.9, mu=1.0)
     expected = simpy_fcfs_starts(arrivals, service, servers)
-    pool = ServerPool([DutyWindow(0.0, 1440.0)] * servers)
+    pool = ServerPool([ShiftHours(0.0, 1440.0)] * servers)
     # fed in three batches, as the model does between events
-    got = np.concatenate([pool.serve(arrivals[a:b], service[a:b]) for a, b in ((0, 1000), (1000, 1700), (1700, 3000))])
+    got = np.concatenate([pool.serve(arrivals[a:b], service[a:b])[0] for a, b in ((0, 1000), (1000, 1700), (1700, 3000))])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
@@ -65,11 +65,11 @@ def test_lindley_matches_loop():
 
 def test_shifts_no_service_starts_off_duty():
     rng = np.random.default_rng(7)
-    day_shift, late_shift = DutyWindow(480.0, 960.0), DutyWindow(720.0, 1320.0)
+    day_shift, late_shift = ShiftHours(480.0, 960.0), ShiftHours(720.0, 1320.0)
     windows = [day_shift] * 3 + [late_shift] * 2
     pool = ServerPool(windows)
     arrivals = np.sort(rng.uniform(0, 3 * 1440, 4000))
-    starts = pool.serve(arrivals, rng.exponential(1.5, arrivals.size))
+    starts, _ = pool.serve(arrivals, rng.exponential(1.5, arrivals.size))
     assert (starts >= arrivals).all()
     tod = starts % 1440
     assert ((tod >= 480) & (tod < 1320)).all(), "a start outside every shift"
@@ -80,16 +80,16 @@ def test_shifts_no_service_starts_off_duty():
 def test_shift_change_hands_over_to_next_shift():
     # one early server (08:00-12:00) and one late (12:00-16:00): an order at 11:59 taking 30 min
     # keeps the early server past its shift end; the next order starts on the late server at 12:00.
-    pool = ServerPool([DutyWindow(480.0, 720.0), DutyWindow(720.0, 960.0)])
-    starts = pool.serve(np.array([719.0, 719.5, 721.0]), np.array([30.0, 10.0, 1.0]))
+    pool = ServerPool([ShiftHours(480.0, 720.0), ShiftHours(720.0, 960.0)])
+    starts, _ = pool.serve(np.array([719.0, 719.5, 721.0]), np.array([30.0, 10.0, 1.0]))
     np.testing.assert_allclose(starts, [719.0, 720.0, 730.0])
 
 
 def test_overnight_shift_window():
-    night = DutyWindow(1320.0, 360.0)  # 22:00-06:00
+    night = ShiftHours(1320.0, 360.0)  # 22:00-06:00
     assert night.on_duty(1400.0) and night.on_duty(100.0) and not night.on_duty(700.0)
     assert night.next_on_duty(700.0) == 1320.0
-    assert night.on_duty_minutes(0.0, 1440.0) == pytest.approx(480.0)
+    assert on_duty_minutes([night.start], [night.end], 0.0, 1440.0) == pytest.approx(480.0)
 
 
 @pytest.mark.statistical
@@ -102,8 +102,8 @@ def test_mmc_mean_wait_agrees_with_erlang_c(c, rho):
     for r in range(reps):
         rng = np.random.default_rng(1000 * c + r)
         arrivals, service = mmc_sample(rng, n, lam, mu)
-        pool = ServerPool([DutyWindow(0.0, 1440.0)] * c)
-        waits = pool.serve(arrivals, service) - arrivals
+        pool = ServerPool([ShiftHours(0.0, 1440.0)] * c)
+        waits = pool.serve(arrivals, service)[0] - arrivals
         means.append(waits[warm:].mean())
     means = np.array(means)
     half = stats.t.ppf(0.975, reps - 1) * means.std(ddof=1) / math.sqrt(reps)

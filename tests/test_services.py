@@ -8,14 +8,16 @@ import pytest
 from conftest import small_config
 
 import sim
-from sim.services import LEVEL_TIMEOUT, LEVEL_WARNING, SLA_DISPATCH, SLA_PICKUP, choose_windows, failures_before_success
+from sim.services.doorstep import failures_before_success
+from sim.services.on_demand import choose_slots
+from sim.services.parcel_centre import LEVEL_TIMEOUT, LEVEL_WARNING, SLA_DISPATCH, SLA_PICKUP
 
 PC = "services.parcel_centre"
 ALL_ON = {
     f"{PC}.enabled": True,
     f"{PC}.expedite": True,
     "services.doorstep.share": 0.3,
-    "services.windows.share": 0.3,
+    "services.on_demand.slot_share": 0.3,
     "services.fresh.max_pick_to_door_h": 8.0,
     "services.fresh.cutoff": "10:00",
     "services.fresh.max_tier": "next_day",
@@ -31,7 +33,7 @@ def base():
 
 def test_services_are_off_by_default_and_keep_the_demand(base):
     k = base.kpis
-    assert np.isnan(k["warnings_per_1000"]) and np.isnan(k["window_hit_rate"]) and np.isnan(k["cold_chain_violations"])
+    assert np.isnan(k["warnings_per_1000"]) and np.isnan(k["slot_hit_rate"]) and np.isnan(k["cold_chain_violations"])
     assert base.alerts_table is None
     on = sim.run(small_config(**ALL_ON))
     for col in ("created", "zone", "category", "source", "region"):
@@ -47,7 +49,7 @@ def test_all_services_together_conserve_orders():
     for col in (
         "warnings_per_1000",
         "courier_hours_per_100_parcels",
-        "window_hit_rate",
+        "slot_hit_rate",
         "cold_chain_violations",
         "refusal_rate",
         "failed_attempt_rate",
@@ -110,7 +112,7 @@ def test_expediting_puts_warned_parcels_first_on_full_trucks():
     tight = {f"{PC}.enabled": True, f"{PC}.dispatch_sla_h": 6.0, "capacity.truck_capacity": 200}
     plain = sim.run(small_config(**tight))
     fast = sim.run(small_config(**tight, **{f"{PC}.expedite": True}))
-    assert fast.output.orders.expedited.sum() > 0 and plain.output.orders.expedited.sum() == 0
+    assert fast.output.orders.priority.sum() > 0 and plain.output.orders.priority.sum() == 0
     assert fast.kpis["same_day_hit_rate"] < plain.kpis["same_day_hit_rate"]
     assert fast.kpis["timeouts_per_1000"] == pytest.approx(plain.kpis["timeouts_per_1000"], rel=0.01)
 
@@ -143,39 +145,39 @@ def test_failures_before_success_is_geometric():
     assert (failures_before_success(u, 0.0) == 0).all()
 
 
-# --- 按需派送 delivery windows ------------------------------------------------------------------------
+# --- 按需派送 delivery slots ------------------------------------------------------------------------
 
 
-def test_windows_are_feasible_and_respected(base):
-    r = sim.run(small_config(**{"services.windows.share": 0.5}))
+def test_slots_are_feasible_and_respected(base):
+    r = sim.run(small_config(**{"services.on_demand.slot_share": 0.5}))
     o = r.orders
-    w = o[o["window_start"].notna()]
+    w = o[o["slot_start"].notna()]
     assert len(w) > 0
-    assert (w["window_start"] >= w["created"] + pd.Timedelta(hours=3)).all()
+    assert (w["slot_start"] >= w["created"] + pd.Timedelta(hours=3)).all()
     delivered = w[w["delivered"].notna()]
-    assert (delivered["delivered"] >= delivered["window_start"]).all(), "never before the window"
-    inside = delivered["delivered"] <= delivered["window_end"]
+    assert (delivered["delivered"] >= delivered["slot_start"]).all(), "never before the window"
+    inside = delivered["delivered"] <= delivered["slot_end"]
     assert (delivered["hit"] == inside).all()
     k = r.kpis
-    assert 0 < k["window_hit_rate"] <= 1 and k["window_tours"] > 0
+    assert 0 < k["slot_hit_rate"] <= 1 and k["slot_tours"] > 0
     roomy = {"capacity.couriers_per_station": 16}
     without = sim.run(small_config(**roomy)).kpis["tours_per_100_parcels"]
-    with_windows = sim.run(small_config(**roomy, **{"services.windows.share": 0.5})).kpis["tours_per_100_parcels"]
-    assert with_windows > without, "windows cost extra tours"
+    with_windows = sim.run(small_config(**roomy, **{"services.on_demand.slot_share": 0.5})).kpis["tours_per_100_parcels"]
+    assert with_windows > without, "slots cost extra tours"
 
 
-def test_choose_windows_picks_uniformly_among_feasible():
+def test_choose_slots_picks_uniformly_among_feasible():
     windows = np.array([[540.0, 720.0], [840.0, 1020.0], [1080.0, 1260.0]])
     u = np.random.default_rng(1).random(30_000)
     created = np.full(u.size, 600.0)  # 10:00: only the afternoon and evening windows start 3 h later
-    choice = choose_windows(u, created, np.zeros(u.size), 0.6, windows, 180.0)
+    choice = choose_slots(u, created, np.zeros(u.size), 0.6, windows, 180.0)
     assert (choice != 0).all()
     assert np.mean(choice >= 0) == pytest.approx(0.6, abs=0.01)
     assert np.mean(choice == 1) == pytest.approx(0.3, abs=0.01)
 
 
 def test_pickup_points_need_no_one_home(base):
-    r = sim.run(small_config(**{"services.windows.pickup_point_share": 0.5}))
+    r = sim.run(small_config(**{"services.on_demand.pickup_point_share": 0.5}))
     o = r.orders
     assert o["pickup_point"].mean() == pytest.approx(0.5, abs=0.02)
     assert (o.loc[o["pickup_point"] & o["delivered"].notna(), "attempts"] == 1).all()

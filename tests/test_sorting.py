@@ -13,9 +13,9 @@ def test_sorting_starts_at_waves_in_arrival_order(small_run):
     s = ~np.isnan(o.sort_start)
     waves = {h * 60 for h in range(5, 24, 2)}
     assert (o.sort_start[s] >= o.arrived_sort[s]).all()
-    assert {int(t % 1440) for t, _ in small_run.output.sort_waves} <= waves
+    assert {int(t % 1440) for t in small_run.output.waves.time} <= waves
     # a wave sorts its parcels back to back from the wave time, in arrival order
-    first_wave = min(t for t, _ in small_run.output.sort_waves)
+    first_wave = small_run.output.waves.time.min()
     in_first = s & (o.sort_start < first_wave + 120) & (o.arrived_sort <= first_wave)
     starts = np.sort(o.sort_start[in_first])
     assert starts[0] == first_wave

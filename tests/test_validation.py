@@ -15,7 +15,6 @@ import pytest
 from validation_cases import (
     MMC_CASES,
     MMC_METRICS,
-    STAGE_TIMES,
     TANDEM,
     bonferroni,
     joint_interval,
@@ -25,6 +24,8 @@ from validation_cases import (
     run_model,
     warmup_comparison,
 )
+
+from sim.kpis import STAGES, stage_intervals
 
 pytestmark = pytest.mark.statistical
 
@@ -90,24 +91,24 @@ def default_replications():
     return little_runs()
 
 
-@pytest.mark.parametrize("stage", list(STAGE_TIMES))
+@pytest.mark.parametrize("stage", list(STAGES))
 def test_littles_law_on_the_default_city(default_replications, stage):
     wip, flow = littles_law(default_replications, stage)
-    diff, half = joint_interval(wip, flow, bonferroni(len(STAGE_TIMES)))
+    diff, half = joint_interval(wip, flow, bonferroni(len(STAGES)))
     assert abs(diff) <= half, (
         f"{stage}: time-average WIP {np.mean(wip):.1f} vs throughput x time in stage "
         f"{np.mean(flow):.1f}; difference {diff:.1f}, joint half-width {half:.1f}"
     )
 
 
-@pytest.mark.parametrize("stage", list(STAGE_TIMES))
+@pytest.mark.parametrize("stage", list(STAGES))
 def test_sampled_wip_matches_the_time_average(default_replications, stage):
     """utilization.parquet's samples average to the exact time-average WIP, within the sampling error:
     each order's entry and exit move by at most half a sample interval, so the average can be off
     by at most throughput x interval."""
     for r in default_replications:
-        o, u = r.output.orders, r.utilization
-        entry = getattr(o, STAGE_TIMES[stage][0])
+        u = r.utilization
+        entry = stage_intervals(r.output)[stage][0]
         t0, t1 = r.config.measure_start_min, r.output.horizon_min
         start = pd.Timestamp(r.config.start_date)
         rows = (u["stage"] == stage) & (u["time"] >= start + pd.Timedelta(minutes=t0)) & (u["time"] < start + pd.Timedelta(minutes=t1))

@@ -6,7 +6,7 @@ import numpy as np
 from conftest import small_config
 
 import sim
-from sim.demand import SOURCE_MERCHANT, SOURCE_WAREHOUSE
+from sim.records import SOURCE_MERCHANT, SOURCE_WAREHOUSE
 
 
 def test_picks_start_after_creation_and_on_shift(small_run):
@@ -14,14 +14,27 @@ def test_picks_start_after_creation_and_on_shift(small_run):
     stock = (o.source == SOURCE_WAREHOUSE) & ~np.isnan(o.pick_start)
     assert (o.pick_start[stock] >= o.created[stock]).all()
     np.testing.assert_allclose(o.picked[stock] - o.pick_start[stock], o.pick_service_min[stock])
-    windows = small_run.output.picker_pools[0].windows
-    assert all(any(w.on_duty(t) for w in windows) for t in o.pick_start[stock][::50])
+    shifts = small_run.output.shifts.of("pick")
+    for dc in np.unique(o.warehouse[stock]):
+        mine = stock & (o.warehouse == dc)
+        rows = shifts.where(shifts.site == dc)
+        start, end = rows.start[o.picker[mine]], rows.end[o.picker[mine]]  # each pick's picker's shift
+        tod = o.pick_start[mine] % 1440
+        assert np.all(np.where(start < end, (tod >= start) & (tod < end), (tod >= start) | (tod < end)))
 
 
 def test_shuttles_leave_on_the_half_hour(small_run):
+    """Parcels picked in the same half hour ride the same shuttle: one arrival at the sorting centre
+    per DC and half hour, after the half hour ends."""
     o = small_run.output.orders
     stock = (o.source == SOURCE_WAREHOUSE) & ~np.isnan(o.arrived_sort)
-    assert (o.arrived_sort[stock] > o.picked[stock]).all()
+    interval = small_run.config.warehouse.shuttle_interval_min
+    half_hour = np.ceil(o.picked[stock] / interval)
+    for dc in np.unique(o.warehouse[stock]):
+        mine = o.warehouse[stock] == dc
+        pairs = np.unique(np.column_stack([half_hour[mine], o.arrived_sort[stock][mine]]), axis=0)
+        assert len(np.unique(pairs[:, 0])) == len(pairs), "one shuttle (one arrival time) per half hour"
+        assert (pairs[:, 1] > pairs[:, 0] * interval).all(), "the shuttle leaves when its half hour ends"
 
 
 def test_merchant_orders_are_collected_at_round_times_within_capacity(small_run):
@@ -32,14 +45,14 @@ def test_merchant_orders_are_collected_at_round_times_within_capacity(small_run)
     assert (o.pick_start[merchant] >= o.created[merchant]).all()
     cfg = small_run.config
     capacity = cfg.capacity.pickup_couriers * cfg.pickup.parcels_per_courier_round
-    assert max(n for _, n in small_run.output.pickup_rounds) <= capacity
+    assert small_run.output.pickup_rounds.parcels.max() <= capacity
 
 
 def test_pickup_capacity_binds_and_delays():
     tight = sim.run(small_config(**{"capacity.pickup_couriers": 1, "pickup.parcels_per_courier_round": 50}))
     o = tight.output.orders
     merchant = (o.source == SOURCE_MERCHANT) & ~np.isnan(o.pick_start)
-    assert max(n for _, n in tight.output.pickup_rounds) == 50
+    assert tight.output.pickup_rounds.parcels.max() == 50
     assert np.mean(o.pick_start[merchant] - o.created[merchant]) > 120
 
 

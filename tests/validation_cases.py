@@ -11,6 +11,7 @@ from queueing_theory import jackson_series, mmc
 from scipy import stats
 
 import sim
+from sim.kpis import stage_intervals
 from sim.results import t_interval
 
 REPLICATIONS = 20
@@ -136,14 +137,6 @@ def warmup_comparison(case: Case, replications: int = 100, window_hours: float =
     return t_interval(cold), t_interval(warm), t_interval(np.subtract(cold, warm))
 
 
-STAGE_TIMES = {
-    "pick": ("created", "picked"),
-    "sort": ("arrived_sort", "sorted"),
-    "linehaul": ("sorted", "arrived_station"),
-    "lastmile": ("arrived_station", "delivered"),
-}
-
-
 def little_runs(replications: int = 5) -> list:
     """Default-city runs whose measured window starts and ends in the same periodic state (two warm-up days)."""
     return [
@@ -156,8 +149,7 @@ def littles_law(runs: list, stage: str) -> tuple[list[float], list[float]]:
     """Per run: (time-average WIP of the stage, throughput x mean time in the stage) over the measured window."""
     wip, flow = [], []
     for r in runs:
-        o = r.output.orders
-        entry, exit_ = (getattr(o, name) for name in STAGE_TIMES[stage])
+        entry, _, exit_ = stage_intervals(r.output)[stage]
         t0, t1 = r.config.measure_start_min, r.output.horizon_min
         entered = (entry >= t0) & (entry < t1)
         sojourn = np.where(np.isnan(exit_), r.output.end_min, exit_)[entered] - entry[entered]

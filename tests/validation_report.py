@@ -13,7 +13,6 @@ import numpy as np
 from validation_cases import (
     MMC_CASES,
     MMC_METRICS,
-    STAGE_TIMES,
     TANDEM,
     bonferroni,
     joint_interval,
@@ -26,6 +25,7 @@ from validation_cases import (
 
 import sim
 from sim.io import _atomic
+from sim.kpis import STAGES
 
 LABELS = {
     "wait_mean_min": "mean wait in queue (min)",
@@ -49,9 +49,9 @@ def _verdict(theory, model, reference, metric, level):
 
 def _little_rows() -> list[str]:
     rows, runs = [], little_runs()
-    for stage in STAGE_TIMES:
+    for stage in STAGES:
         wip, flow = littles_law(runs, stage)
-        diff, half = joint_interval(wip, flow, bonferroni(len(STAGE_TIMES)))
+        diff, half = joint_interval(wip, flow, bonferroni(len(STAGES)))
         verdict = "agrees" if abs(diff) <= half else "**DISAGREES**"
         rows.append(f"| {stage} | {np.mean(wip):,.1f} | {np.mean(flow):,.1f} | {diff:+.1f} ± {half:.1f} | {verdict} |")
     return rows

@@ -1,4 +1,4 @@
-"""Cutoff policies and their registry; `make_policy` builds one from the `cutoff` config node."""
+"""Cutoff policies and their registry; `make_policy` builds one from a validated `cutoff` config node."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .regional import RegionalCutoff
 
 REGISTRY: dict[str, type[CutoffPolicy]] = {p.name: p for p in (FixedCutoff, RegionalCutoff, DynamicCutoff, NoFastTier)}
 
-__all__ = ["CutoffPolicy", "PromiseState", "REGISTRY", "make_policy", "policy_class"]
+__all__ = ["CutoffPolicy", "PromiseState", "REGISTRY", "make_policy", "policy_class", "policy_params"]
 
 
 def policy_class(node: dict[str, Any]) -> type[CutoffPolicy]:
@@ -30,6 +30,8 @@ def policy_class(node: dict[str, Any]) -> type[CutoffPolicy]:
             raise ConfigError("cutoff._target_", target, f"cannot import it ({exc}); expected 'package.module.Class'") from None
         if not (isinstance(cls, type) and issubclass(cls, CutoffPolicy)):
             raise ConfigError("cutoff._target_", target, "expected a subclass of sim.policies.CutoffPolicy")
+        if cls.cutoff_min is CutoffPolicy.cutoff_min:
+            raise ConfigError("cutoff._target_", target, "an abstract policy: it must define cutoff_min(region, day, state)")
         return cls
     name = node.get("name")
     if name not in REGISTRY:
@@ -41,8 +43,18 @@ def policy_class(node: dict[str, Any]) -> type[CutoffPolicy]:
     return REGISTRY[name]
 
 
-def make_policy(node: dict[str, Any], regions: list[str]) -> CutoffPolicy:
-    """Validate the policy's parameters and build it."""
+def policy_params(node: dict[str, Any], regions: list[str]) -> tuple[type[CutoffPolicy], Any]:
+    """The policy class a `cutoff` node names and its parameters, validated through its `Params` (whose
+    `validate(regions)`, if any, checks what spans the city)."""
     cls = policy_class(node)
-    params = {k: v for k, v in node.items() if k not in ("name", "_target_")}
-    return cls(from_dict(cls.Params, params, "cutoff"), regions)
+    params = from_dict(cls.Params, {k: v for k, v in node.items() if k not in ("name", "_target_")}, "cutoff")
+    check = getattr(params, "validate", None)
+    if check is not None:
+        check(regions)
+    return cls, params
+
+
+def make_policy(node: dict[str, Any], regions: list[str]) -> CutoffPolicy:
+    """Build the policy a `cutoff` node describes."""
+    cls, params = policy_params(node, regions)
+    return cls(params, regions)

@@ -10,11 +10,11 @@ class PromiseState(Protocol):
     """What a policy may ask of the running model (all times in minutes since the start)."""
 
     now_min: float
-    window_end_min: float  # delivery window end, minutes after midnight
+    day_end_min: float  # when a promised day's deliveries must be done, minutes after midnight
     review_interval_min: float  # the policy is asked again after this long
 
     def backlog(self, region: str, stage: str = "delivered") -> int:
-        """Orders of the region due by today's window end that have not yet passed `stage`
+        """Orders of the region due by today's end (`promise.day_end`) that have not yet passed `stage`
         ('sorted' or 'delivered')."""
 
     def clearing_capacity(self, stage: str, until_min: float) -> float:
@@ -38,7 +38,8 @@ class CutoffPolicy:
     next-day in a nearby city). The model asks every `review_interval_min` minutes and applies
     the answer to the orders placed until the next review; return 0 to offer nothing faster,
     1440 to offer it all day. Subclasses declare their parameters as a dataclass `Params`,
-    which the config validates; `regions` lists the region names (home city first).
+    which the config validates (a `validate(regions)` method on `Params`, if any, checks what spans
+    the city); `regions` lists the region names (home city first).
     """
 
     name: ClassVar[str] = "custom"

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..schema import parse_time_min, spec
+from ..schema import TimeOfDay, spec, tod
 from .base import CutoffPolicy, PromiseState
 
 
 @dataclass
 class FixedParams:
-    time: str = spec("11:00", time=True, doc="orders placed before this time get the fastest tier")
+    time: TimeOfDay = spec(tod("11:00"), doc="orders placed before this time get the fastest tier")
 
 
 class FixedCutoff(CutoffPolicy):
     name = "fixed"
     Params = FixedParams
 
-    def __init__(self, params: FixedParams, regions: list[str]):
-        super().__init__(params, regions)
-        self._cutoff = parse_time_min(params.time, "cutoff.time")
-
     def cutoff_min(self, region: str, day: int, state: PromiseState) -> float:
-        return self._cutoff
+        return self.params.time

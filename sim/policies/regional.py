@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..schema import ConfigError, parse_time_min, spec
+from ..schema import ConfigError, TimeOfDay, spec, tod
 from .base import CutoffPolicy, PromiseState
+
+
+def _default_times() -> dict[str, TimeOfDay]:
+    # the default city's regions: the home city later, the farthest nearby city earlier
+    return {"changchun": tod("12:00"), "jilin": tod("11:00"), "siping": tod("11:00"), "songyuan": tod("10:00")}
 
 
 @dataclass
 class RegionalParams:
-    times: dict[str, str] = spec(factory=dict, time=True, doc="region name -> 'HH:MM'")
-    default: str = spec("11:00", time=True, doc="cutoff of regions not listed in `times`")
+    times: dict[str, TimeOfDay] = spec(factory=_default_times, doc="region name -> 'HH:MM'")
+    default: TimeOfDay = spec(tod("11:00"), doc="cutoff of regions not listed in `times`")
+
+    def validate(self, regions: list[str]) -> None:
+        for region, time in self.times.items():
+            if region not in regions:
+                raise ConfigError(f"cutoff.times.{region}", str(time), f"unknown region; regions are {', '.join(regions)}")
 
 
 class RegionalCutoff(CutoffPolicy):
@@ -20,11 +30,7 @@ class RegionalCutoff(CutoffPolicy):
 
     def __init__(self, params: RegionalParams, regions: list[str]):
         super().__init__(params, regions)
-        for region in params.times:
-            if region not in regions:
-                raise ConfigError(f"cutoff.times.{region}", params.times[region], f"unknown region; regions are {', '.join(regions)}")
-        default = parse_time_min(params.default, "cutoff.default")
-        self._cutoff = {r: parse_time_min(params.times[r], f"cutoff.times.{r}") if r in params.times else default for r in regions}
+        self._cutoff = {r: params.times.get(r, params.default) for r in regions}
 
     def cutoff_min(self, region: str, day: int, state: PromiseState) -> float:
         return self._cutoff[region]

@@ -1,28 +1,40 @@
-"""The run configuration: one dataclass tree whose defaults are the built-in city.
+"""The run configuration, a pure spec layer: one dataclass tree whose defaults are the built-in city.
 
-Each part's schema lives beside the code it configures; this module assembles them and
-adds the checks that span parts. `load_config` accepts a nested mapping (as Hydra or a
-notebook gives it), fills in the defaults and validates everything before any simulating.
+Each part mirrors a stage of the chain (`city`, `demand`, `promise`, `warehouse`, `sorting`,
+`linehaul`, `lastmile`; the services and the cutoff policies keep their spec beside their
+code). `load_config` accepts a nested mapping (as Hydra or a notebook gives it), fills in the
+defaults, parses times once and validates everything before any simulating. Nothing here
+builds an engine object: the model is free to change without touching the spec.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from .city import CityConfig
-from .clock import MIN_PER_DAY, duty_windows
+from ..policies import policy_class, policy_params
+from ..schema import ConfigError, from_dict, spec, to_dict
+from ..services import ServicesConfig, validate_services
+from .city import CityConfig, validate_city
 from .demand import DemandConfig
 from .lastmile import LastmileConfig
 from .linehaul import LinehaulConfig
 from .promise import PromiseConfig
-from .schema import ConfigError, from_dict, parse_time_min, spec, to_dict
-from .services import ServicesConfig, validate_services
 from .sorting import SortingConfig
-from .validation import ValidationConfig, station_parameters
+from .validation import TEXTBOOK_CASES, ValidationConfig, case_defaults, station_parameters
 from .warehouse import PickupConfig, WarehouseConfig
+
+MIN_PER_DAY = 1440.0
+
+# Keys renamed in 0.2 (old dotted prefix -> new); the old ones still load, with a warning, until 0.3.
+RENAMED_KEYS = {
+    "promise.window_end": "promise.day_end",
+    "services.windows.share": "services.on_demand.slot_share",
+    "services.windows.windows": "services.on_demand.slots",
+    "services.windows": "services.on_demand",
+}
 
 
 @dataclass
@@ -42,7 +54,7 @@ class CostConfig:
 
     courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour, fully loaded (about 7,000 CNY a month)")
     picker_per_hour: float = spec(28.0, ge=0.0, doc="on-shift hour of a warehouse picker")
-    pickup_courier_per_hour: float = spec(32.0, ge=0.0)
+    pickup_courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour of a pickup courier")
     pickup_shift_h: float = spec(11.0, ge=0.0, doc="paid hours per pickup courier per day")
     truck_per_departure: float = spec(90.0, ge=0.0, doc="a 4.2 m van on a city run")
     nearby_truck_per_departure: float = spec(1500.0, ge=0.0, doc="a trailer to a nearby city")
@@ -57,6 +69,10 @@ class OutputConfig:
     sample_min: float = spec(15.0, gt=0.0, le=1440.0, doc="interval of the work-in-progress samples (utilization.parquet)")
 
 
+def _default_cutoff() -> dict[str, Any]:
+    return {"name": "fixed"} | to_dict(policy_class({"name": "fixed"}).Params())
+
+
 @dataclass
 class SimConfig:
     """A whole run. Minutes are counted from midnight of `start_date`."""
@@ -69,7 +85,7 @@ class SimConfig:
     city: CityConfig = field(default_factory=CityConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
     promise: PromiseConfig = field(default_factory=PromiseConfig)
-    cutoff: dict[str, Any] = spec(factory=lambda: {"name": "fixed", "time": "11:00"})
+    cutoff: dict[str, Any] = spec(factory=_default_cutoff, doc="the cutoff policy: `name` (or `_target_`) and its parameters")
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     pickup: PickupConfig = field(default_factory=PickupConfig)
@@ -92,15 +108,20 @@ class SimConfig:
         return self.warmup_days * MIN_PER_DAY
 
 
-def _check_shares(key: str, shares: list[float]) -> None:
-    if sum(shares) > 1.0 + 1e-9:
-        raise ConfigError(key, shares, "shares must add up to at most 1")
+def normalise_cutoff(node: Any, regions: list[str]) -> dict[str, Any]:
+    """The `cutoff` node validated through its policy's `Params`, with every parameter filled in."""
+    _, params = policy_params(node, regions)
+    head = {"_target_": node["_target_"]} if node.get("_target_") else {"name": node.get("name")}
+    return head | to_dict(params)
+
+
+def _check_shifts(key: str, shifts: list) -> None:
+    if shifts and abs(sum(s.share for s in shifts) - 1.0) > 1e-6:
+        raise ConfigError(key, [s.share for s in shifts], "shift shares must add up to 1")
 
 
 def validate(cfg: SimConfig) -> SimConfig:
-    """Checks that span several parts of the config; raises `ConfigError`."""
-    from .policies import make_policy
-
+    """Checks that span several parts of the config; raises `ConfigError`. Returns `cfg`, its cutoff node normalised."""
     try:
         dt.date.fromisoformat(cfg.start_date)
     except ValueError:
@@ -121,54 +142,102 @@ def validate(cfg: SimConfig) -> SimConfig:
             cfg.promise.review_interval_min,
             "must divide a day (1440 minutes) evenly, e.g. 5, 10, 15, 30, 60",
         )
-    _check_shares("city.nearby[*].share", [c.share for c in cfg.city.nearby])
-    if not cfg.city.warehouses:
-        raise ConfigError("city.warehouses", [], "need at least one warehouse")
-    if sum(w.share for w in cfg.city.warehouses) <= 0:
-        raise ConfigError("city.warehouses[*].share", [w.share for w in cfg.city.warehouses], "at least one share must be > 0")
-    names = [cfg.city.name] + [c.name for c in cfg.city.nearby]
-    if len(set(names)) != len(names):
-        raise ConfigError("city.nearby[*].name", names, "region names must be unique")
+    validate_city(cfg.city)
     if len(cfg.demand.hourly_profile) != 24:
         raise ConfigError("demand.hourly_profile", f"{len(cfg.demand.hourly_profile)} values", "expected 24 values, one per hour")
     demand = cfg.demand.orders_per_day > 0 and sum(cfg.demand.hourly_profile) > 0
     home_share = 1.0 - sum(c.share for c in cfg.city.nearby)
     needs = {
-        "capacity.couriers_per_station": demand and home_share > 0,
-        "capacity.pickers": demand and cfg.demand.merchant_share < 1,
-        "capacity.pickup_couriers": demand and cfg.demand.merchant_share > 0 and bool(cfg.pickup.rounds),
+        "couriers_per_station": demand and home_share > 0,
+        "pickers": demand and cfg.demand.merchant_share < 1,
+        "pickup_couriers": demand and cfg.demand.merchant_share > 0 and bool(cfg.pickup.rounds),
     }
-    for key, needed in needs.items():
-        section, name = key.split(".")
+    for name, needed in needs.items():
         if needed and getattr(cfg.capacity, name) == 0:
-            raise ConfigError(key, 0, "must be >= 1 while there is demand for it")
+            raise ConfigError(f"capacity.{name}", 0, "must be >= 1 while there is demand for it")
     if demand and cfg.demand.merchant_share > 0 and not cfg.pickup.rounds:
         raise ConfigError("pickup.rounds", [], "need at least one pickup round while demand.merchant_share > 0")
-    for key, shifts in (("warehouse.shifts", cfg.warehouse.shifts), ("lastmile.shifts", cfg.lastmile.shifts)):
-        duty_windows(shifts, 1, key)
+    _check_shifts("warehouse.shifts", cfg.warehouse.shifts)
+    _check_shifts("lastmile.shifts", cfg.lastmile.shifts)
     if not cfg.linehaul.station_departures:
         raise ConfigError("linehaul.station_departures", [], "need at least one departure a day")
-    for k, c in enumerate(cfg.city.nearby):
-        if not c.departures:
-            raise ConfigError(f"city.nearby[{k}].departures", [], "need at least one departure a day")
-    validate_services(cfg.services, parse_time_min(cfg.promise.window_end, "promise.window_end"))
-    make_policy(cfg.cutoff, names)
-    from .city import City
-
-    City(cfg.city)  # geometry checks (zone weights, stations, speeds)
+    validate_services(cfg)
+    cfg.cutoff = normalise_cutoff(cfg.cutoff, cfg.city.regions)
     return cfg
+
+
+def rename_old_keys(data: dict) -> dict:
+    """Move values given under renamed keys (`RENAMED_KEYS`) to their new place, with a warning."""
+    data = dict(data)
+    for old, new in sorted(RENAMED_KEYS.items(), key=lambda kv: -len(kv[0])):
+        *old_path, old_leaf = old.split(".")
+        parent = data
+        for part in old_path:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or old_leaf not in parent:
+            continue
+        warnings.warn(f"config key '{old}' is deprecated; use '{new}' (the old name goes in 0.3)", FutureWarning, stacklevel=3)
+        value = _pop_path(data, old.split("."))
+        _set_path(data, new.split("."), value)
+    return data
+
+
+def _pop_path(data: dict, path: list[str]) -> Any:
+    node = data
+    for part in path[:-1]:
+        node[part] = dict(node[part])
+        node = node[part]
+    return node.pop(path[-1])
+
+
+def _set_path(data: dict, path: list[str], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        node[part] = dict(node.get(part) or {})
+        node = node[part]
+    if isinstance(value, dict) and isinstance(node.get(path[-1]), dict):
+        value = node[path[-1]] | value
+    node[path[-1]] = value
 
 
 def load_config(data: dict | SimConfig | None = None) -> SimConfig:
     """Defaults overlaid with `data` (a nested mapping, possibly partial), validated."""
     if isinstance(data, SimConfig):
-        data = dataclasses.asdict(data)
-    data = dict(data or {})
+        data = to_dict(data)
+    data = rename_old_keys(dict(data or {}))
     if "cutoff" in data and isinstance(data["cutoff"], dict):
         data["cutoff"] = dict(data["cutoff"])  # a given cutoff node replaces the default policy whole
+    validation = data.get("validation")
+    if isinstance(validation, dict):  # a textbook case's own defaults, under what was given
+        mode = validation.get("mode", "mmc")
+        if mode in TEXTBOOK_CASES:
+            data["validation"] = case_defaults(mode) | validation
     return validate(from_dict(SimConfig, data))
 
 
 def default_config() -> SimConfig:
     """The built-in city at its defaults."""
     return SimConfig()
+
+
+__all__ = [
+    "CapacityConfig",
+    "CityConfig",
+    "ConfigError",
+    "CostConfig",
+    "DemandConfig",
+    "LastmileConfig",
+    "LinehaulConfig",
+    "OutputConfig",
+    "PickupConfig",
+    "PromiseConfig",
+    "RENAMED_KEYS",
+    "ServicesConfig",
+    "SimConfig",
+    "SortingConfig",
+    "ValidationConfig",
+    "WarehouseConfig",
+    "default_config",
+    "load_config",
+    "validate",
+]

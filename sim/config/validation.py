@@ -1,4 +1,5 @@
-"""Textbook reductions of the model, for validation against queueing theory.
+"""Textbook reductions of the model, for validation against queueing theory (the spec; the model's wiring
+for each case is `sim.model.WIRING`).
 
 `validation.mode: mmc` runs the picking stage alone as an M/M/c queue; `tandem` runs
 pick -> sort -> last mile as three exponential multi-server stations in series (a Jackson
@@ -13,42 +14,51 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .clock import Shift
-from .schema import ConfigError, spec
+from ..schema import ConfigError, check_number, spec, tod
+from .shifts import Shift
 
-STAGES = {"mmc": ("pick",), "tandem": ("pick", "sort", "lastmile")}
+# Each case: its stations in series, and the defaults of `+validation=<mode>` (one source for the CLI and `sim.run`).
+TEXTBOOK_CASES: dict[str, dict[str, Any]] = {
+    "mmc": {"stations": ("pick",), "arrival_per_hour": 54.0, "servers": 4, "service_mean_min": 4.0, "warmup_hours": 24.0},
+    "tandem": {
+        "stations": ("pick", "sort", "lastmile"),
+        "arrival_per_hour": 54.0,
+        "servers": [4, 2, 3],
+        "service_mean_min": [4.0, 1.8, 2.5],
+        "warmup_hours": 24.0,
+    },
+}
+
+
+def case_defaults(mode: str) -> dict[str, Any]:
+    """The `validation` node of a textbook case, as `+validation=<mode>` composes it."""
+    return {"mode": mode} | {k: v for k, v in TEXTBOOK_CASES[mode].items() if k != "stations"}
 
 
 @dataclass
 class ValidationConfig:
     """A textbook configuration; `servers` and `service_mean_min` are one value per station."""
 
-    mode: str = spec("mmc", choices=("mmc", "tandem"))
+    mode: str = spec("mmc", choices=tuple(TEXTBOOK_CASES), doc="mmc: picking alone; tandem: pick, sort, last mile in series")
     arrival_per_hour: float = spec(54.0, gt=0.0, doc="Poisson arrival rate")
     servers: Any = spec(4, doc="servers per station: an integer (mmc) or a list of three (tandem)")
     service_mean_min: Any = spec(4.0, doc="mean exponential service time per station, minutes")
     warmup_hours: float = spec(24.0, ge=0.0, doc="excluded from the statistics")
 
 
-def _per_station(value: Any, n: int, key: str, kind: type) -> list:
+def _per_station(value: Any, n: int, key: str, integer: bool) -> list:
     values = list(value) if isinstance(value, (list, tuple)) else [value] * (1 if n == 1 else 0)
     if len(values) != n:
         raise ConfigError(key, value, f"expected {n} value(s), one per station")
-    out = []
-    for v in values:
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and (kind is float or float(v).is_integer())
-        if not ok:
-            raise ConfigError(key, value, f"expected {'integers' if kind is int else 'numbers'} > 0")
-        out.append(kind(v))
-    return out
+    return [check_number(key, v, {"gt": 0}, integer=integer) for v in values]
 
 
 def station_parameters(v: ValidationConfig) -> tuple[list[int], list[float]]:
     """(servers, mean service minutes) per station, checked."""
-    n = len(STAGES[v.mode])
-    servers = _per_station(v.servers, n, "validation.servers", int)
-    means = _per_station(v.service_mean_min, n, "validation.service_mean_min", float)
-    for c, m, stage in zip(servers, means, STAGES[v.mode]):
+    stations = TEXTBOOK_CASES[v.mode]["stations"]
+    servers = _per_station(v.servers, len(stations), "validation.servers", True)
+    means = _per_station(v.service_mean_min, len(stations), "validation.service_mean_min", False)
+    for c, m, stage in zip(servers, means, stations):
         if v.arrival_per_hour * m / 60.0 >= c:
             raise ConfigError(
                 "validation.arrival_per_hour",
@@ -62,7 +72,7 @@ def textbook_config(cfg: Any) -> Any:
     """The run config reduced to the textbook case described by `cfg.validation`."""
     v = cfg.validation
     servers, means = station_parameters(v)
-    always = [Shift("00:00", "24:00", 1.0)]
+    always = [Shift(tod("00:00"), tod("24:00"), 1.0)]
     city = dataclasses.replace(
         cfg.city, nearby=[], warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)], stations_x=1, stations_y=1
     )

@@ -1,0 +1,107 @@
+"""The city's geometry: zones, delivery stations, front DCs, the sorting centre and nearby cities.
+
+The default is a mid-size Chinese provincial capital modelled on Changchun (Jilin), with
+three nearby cities served next-day by line-haul, as in the seed article's 极速达 example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..schema import ConfigError, TimeOfDay, spec, tod, tods
+
+# Vehicle speed on city roads by hour of day (km/h): ~35 at night, ~18 in the 7-9 and 17-19
+# rush hours; typical of Chinese second-tier cities (city congestion reports put peak-hour
+# speeds at 20-25 km/h on arterials, lower on local roads).
+DEFAULT_ROAD_SPEED_KMH = [35, 35, 35, 35, 35, 33, 28, 20, 18, 24, 27, 27, 26, 27, 27, 26, 24, 19, 18, 22, 27, 30, 33, 35]
+
+
+@dataclass
+class WarehouseSite:
+    """A front distribution centre holding stock; `share` of the warehouse-stock orders ship from it."""
+
+    name: str = "north_fdc"
+    x_km: float = spec(5.0)
+    y_km: float = spec(18.0)
+    share: float = spec(0.5, ge=0.0, le=1.0)
+
+
+@dataclass
+class NearbyCity:
+    """A nearby city served next-day through line-haul from the sorting centre."""
+
+    name: str = "jilin"
+    share: float = spec(0.06, ge=0.0, le=1.0, doc="share of all orders addressed to this city")
+    transit_h: float = spec(2.0, gt=0.0, le=48.0, doc="expressway driving time from the sorting centre")
+    departures: list[TimeOfDay] = spec(factory=lambda: tods("14:00", "23:00"))
+    delivery_start: TimeOfDay = spec(tod("08:00"), doc="the city's own couriers start delivering")
+    local_delivery_h: float = spec(8.0, gt=0.0, le=24.0, doc="hours its couriers take to deliver a day's arrivals")
+    parcels_per_hour: float = spec(0.0, ge=0.0, doc="its couriers' capacity for our parcels (0: unlimited)")
+
+
+def _default_warehouses() -> list[WarehouseSite]:
+    return [WarehouseSite("north_fdc", 6.0, 19.0, 0.5), WarehouseSite("south_fdc", 14.0, -3.0, 0.5)]
+
+
+def _default_nearby() -> list[NearbyCity]:
+    # Expressway times from Changchun (about 110, 120 and 170 km); an afternoon and a night truck.
+    return [
+        NearbyCity("jilin", 0.06, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0),
+        NearbyCity("siping", 0.04, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0),
+        NearbyCity("songyuan", 0.03, 2.5, tods("14:00", "23:00"), tod("08:00"), 8.0),
+    ]
+
+
+@dataclass
+class CityConfig:
+    """Geometry of the home city and its nearby cities."""
+
+    name: str = "changchun"
+    zones_x: int = spec(10, ge=1, le=200)
+    zones_y: int = spec(8, ge=1, le=200)
+    zone_km: float = spec(2.0, gt=0.0, doc="side of a square zone; 10x8 zones of 2 km = a 20x16 km urban core")
+    zone_weights: list[float] | None = spec(None, ge=0.0, doc="demand weight per zone, row by row; null: centre-heavy")
+    stations_x: int = spec(5, ge=1)
+    stations_y: int = spec(4, ge=1, doc="stations on a 5x4 grid, each serving the zones nearest to it")
+    sort_centre_x_km: float = spec(10.0)
+    sort_centre_y_km: float = spec(-4.0, doc="on the ring road south of the core, as sorting centres usually are")
+    warehouses: list[WarehouseSite] = field(default_factory=_default_warehouses)
+    nearby: list[NearbyCity] = field(default_factory=_default_nearby)
+    road_speed_kmh_by_hour: list[float] = spec(factory=lambda: list(map(float, DEFAULT_ROAD_SPEED_KMH)), gt=0.0)
+    road_detour: float = spec(1.3, ge=1.0, doc="road distance / straight-line distance")
+
+    @property
+    def regions(self) -> list[str]:
+        """Region names: the home city first, then the nearby cities."""
+        return [self.name] + [c.name for c in self.nearby]
+
+
+def validate_city(cfg: CityConfig) -> None:
+    """Checks of the city that span its fields; raises `ConfigError`."""
+    nz = cfg.zones_x * cfg.zones_y
+    if cfg.zone_weights is not None:
+        if len(cfg.zone_weights) != nz:
+            raise ConfigError("city.zone_weights", f"{len(cfg.zone_weights)} values", f"expected {nz} (zones_x * zones_y)")
+        if sum(cfg.zone_weights) <= 0:
+            raise ConfigError("city.zone_weights", cfg.zone_weights, "at least one weight must be > 0")
+    # stations sit on a regular grid over the zones: each serves a zone exactly when it has no more
+    # stations than zones along each axis (nearest-station cells are at least a zone wide)
+    for axis in ("x", "y"):
+        stations, zones = getattr(cfg, f"stations_{axis}"), getattr(cfg, f"zones_{axis}")
+        if stations > zones:
+            raise ConfigError(f"city.stations_{axis}", stations, f"more stations than zones ({zones}): a station would serve no zone")
+    if len(cfg.road_speed_kmh_by_hour) != 24:
+        raise ConfigError(
+            "city.road_speed_kmh_by_hour", f"{len(cfg.road_speed_kmh_by_hour)} values", "expected 24 values, one per hour"
+        )
+    if sum(c.share for c in cfg.nearby) > 1.0 + 1e-9:
+        raise ConfigError("city.nearby[*].share", [c.share for c in cfg.nearby], "shares must add up to at most 1")
+    if not cfg.warehouses:
+        raise ConfigError("city.warehouses", [], "need at least one warehouse")
+    if sum(w.share for w in cfg.warehouses) <= 0:
+        raise ConfigError("city.warehouses[*].share", [w.share for w in cfg.warehouses], "at least one share must be > 0")
+    if len(set(cfg.regions)) != len(cfg.regions):
+        raise ConfigError("city.nearby[*].name", cfg.regions, "region names must be unique")
+    for k, c in enumerate(cfg.nearby):
+        if not c.departures:
+            raise ConfigError(f"city.nearby[{k}].departures", [], "need at least one departure a day")

@@ -1,0 +1,48 @@
+"""Order arrivals: volume, hour-of-day profile and mix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import spec
+
+# Share of a day's orders placed in each hour: a Chinese e-commerce curve with a late-morning
+# peak (10-12) and a larger evening peak (20-22, after work; live-stream selling peaks then).
+DEFAULT_HOURLY_PROFILE = [
+    2.4,
+    1.4,
+    0.8,
+    0.5,
+    0.4,
+    0.5,
+    1.1,
+    2.3,
+    3.8,
+    5.2,
+    6.4,
+    6.3,
+    5.4,
+    4.9,
+    5.0,
+    5.1,
+    4.9,
+    4.6,
+    4.8,
+    5.7,
+    6.8,
+    7.2,
+    5.8,
+    3.9,
+]
+
+
+@dataclass
+class DemandConfig:
+    """Order arrivals: volume, hour-of-day profile and mix."""
+
+    orders_per_day: float = spec(100_000.0, ge=0.0, doc="mean orders per day for the home city and its nearby cities")
+    hourly_profile: list[float] = spec(
+        factory=lambda: list(DEFAULT_HOURLY_PROFILE), ge=0.0, doc="relative order volume per hour of day"
+    )
+    fresh_share: float = spec(0.10, ge=0.0, le=1.0, doc="生鲜: fresh produce share of orders")
+    merchant_share: float = spec(0.30, ge=0.0, le=1.0, doc="揽件: orders collected from merchants, not picked from stock")

@@ -1,0 +1,19 @@
+"""Truck timetables from the sorting centre; capacities are in `capacity`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import TimeOfDay, spec, tods
+
+
+@dataclass
+class LinehaulConfig:
+    """Truck timetables; capacities are in `capacity`."""
+
+    # morning (overnight backlog), two midday runs, the afternoon same-day run, an evening run
+    station_departures: list[TimeOfDay] = spec(
+        factory=lambda: tods("07:00", "10:00", "13:00", "16:00", "18:30"), doc="every station gets a truck at these times"
+    )
+    dock_min: float = spec(15.0, ge=0.0, doc="unloading and scanning in at the station")
+    nearby_truck_capacity: int = spec(6000, ge=1, doc="a 17.5 m trailer of small parcels")

@@ -1,0 +1,20 @@
+"""Sort waves and the sorter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import TimeOfDay, spec, tod
+
+
+def _default_waves() -> list[TimeOfDay]:
+    return [tod(f"{h:02d}:00") for h in range(5, 24, 2)]
+
+
+@dataclass
+class SortingConfig:
+    """Sort waves and the sorter."""
+
+    waves: list[TimeOfDay] = spec(factory=_default_waves, doc="wave release times; [] = continuous sorting")
+    lines: int = spec(1, ge=1, le=1000, doc="parallel sorter lines sharing the throughput")
+    service_cv: float = spec(0.0, ge=0.0, le=3.0, doc="variability of time per parcel (0: machine-paced)")
