@@ -28,11 +28,12 @@ from .config.validation import TEXTBOOK_CASES, case_defaults
 from .console import kpi_table, progress_bar
 from .policies import REGISTRY
 from .schema import ConfigError, to_dict
-from .store import new_sweep_id, sweep_to_resume
+from .store import CHECKOUT, new_sweep_id, sweep_to_resume
 
 log = logging.getLogger("sim")
 EXIT_BAD_CONFIG = 2
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")  # the repository's configs/
+# configs/ of the checkout, or the copy an installed wheel carries (sim/hydra_configs)
+CONFIG_DIR = str(CHECKOUT / "configs" if CHECKOUT else Path(__file__).resolve().parent / "hydra_configs")
 _task_started = False
 
 

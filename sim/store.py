@@ -31,7 +31,16 @@ import pyarrow.parquet as pq
 
 from .io import _atomic, write_parquet_atomic
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parent.parent
+# the project's checkout when running from one (an editable install), else None (an installed wheel)
+CHECKOUT = _ROOT if (_ROOT / "pyproject.toml").is_file() and (_ROOT / "configs" / "config.yaml").is_file() else None
+
+
+def default_results_dir() -> Path:
+    """Where sweeps write by default: the checkout's results/, or results/ in the current folder."""
+    return (CHECKOUT or Path.cwd()) / "results"
+
+
 _SWEEP_ID = re.compile(r"^\d{8}-\d{6}-\d{6}-[0-9a-f]{4}$")
 
 

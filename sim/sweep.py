@@ -26,7 +26,7 @@ from .api import run
 from .config import load_config
 from .io import summary_to_arrow
 from .schema import flatten
-from .store import PROJECT_DIR, SweepStore, config_hash, local_path
+from .store import SweepStore, config_hash, default_results_dir, local_path
 
 log = logging.getLogger("sim.sweep")
 
@@ -42,7 +42,7 @@ def _sweep_dir(uri: str, experiment: str, sweep_id: str) -> str:
 
 
 def register_resolvers() -> None:
-    OmegaConf.register_new_resolver("sim_project_dir", lambda: str(PROJECT_DIR), replace=True)
+    OmegaConf.register_new_resolver("sim_results_dir", lambda: str(default_results_dir()), replace=True)
     OmegaConf.register_new_resolver("sim_sweep_dir", _sweep_dir, replace=True)
 
 
