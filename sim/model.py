@@ -122,13 +122,9 @@ class Model:
 
         # the chain, top to bottom
         courier_shifts = assign_shifts(cfg.lastmile.shifts, cap.couriers_per_station)
-        state = LiveState(
-            env,
-            cfg,
-            o,
-            np.array([[w.start, w.end] for w in courier_shifts] * self.city.n_stations).reshape(-1, 2).T,
-            self._parcels_per_courier_min(),
-        )
+        every_courier = courier_shifts * self.city.n_stations
+        starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
+        state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min())
         policy = make_policy(cfg.cutoff, self.city.regions)
         self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))

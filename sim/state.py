@@ -17,12 +17,20 @@ from .records import OrderTable
 class LiveState:
     """Backlog by region and stage, nominal clearing capacity, expected demand; all times in minutes since the start."""
 
-    def __init__(self, env, cfg: SimConfig, orders: OrderTable, courier_shifts: np.ndarray, parcels_per_courier_min: float):
+    def __init__(
+        self,
+        env,
+        cfg: SimConfig,
+        orders: OrderTable,
+        courier_shift_start: np.ndarray,
+        courier_shift_end: np.ndarray,
+        parcels_per_courier_min: float,
+    ):
         self.env, self.cfg, self.orders = env, cfg, orders
         self.regions = cfg.city.regions
         self.day_end_min = float(cfg.promise.day_end)
         self.review_interval_min = cfg.promise.review_interval_min
-        self._courier_start, self._courier_end = courier_shifts  # every courier's daily shift
+        self._courier_start, self._courier_end = courier_shift_start, courier_shift_end  # every courier's daily shift
         self._parcels_per_courier_min = parcels_per_courier_min
         self._sort_per_min = cfg.capacity.sorter_per_hour / 60.0
 
