@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format clean bench bench-check bench-baseline validate test-ray test-optuna report-deps
+.PHONY: run test install lint format clean bench bench-check bench-baseline validate docs test-ray test-optuna report-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 
 validate: $(STAMP)  ## rerun the validation cases and rewrite docs/validation.md
 	cd tests && ../$(BIN)/python validation_report.py ../docs/validation.md > /dev/null
+
+docs: $(STAMP)  ## regenerate the generated parts of docs/ (the defaults tables of docs/model.md)
+	$(BIN)/python scripts/defaults_table.py docs/model.md
 
 bench: $(STAMP)  ## the whole benchmark suite, saved for `pytest-benchmark compare`
 	$(BIN)/python -m pytest benchmarks -p no:cacheprovider --benchmark-autosave --benchmark-columns=min,mean,stddev,rounds

@@ -42,10 +42,16 @@ class CapacityConfig:
     """The capacity levers a study varies."""
 
     pickers: int = spec(110, ge=0, doc="pickers per front DC, headcount over all shifts of a day")
-    sorter_per_hour: float = spec(12_000.0, gt=0.0, doc="parcels per hour through the sorter")
-    couriers_per_station: int = spec(30, ge=0, doc="couriers per delivery station, headcount over both shifts")
-    truck_capacity: int = spec(2000, ge=1, doc="parcels per truck departure to a station (a 7.6 m truck)")
-    pickup_couriers: int = spec(40, ge=0, doc="couriers collecting from merchants")
+    sorter_per_hour: float = spec(
+        12_000.0, gt=0.0, doc="parcels per hour through the sorter; a city sorting centre's cross-belt sorter handles 10,000-20,000"
+    )
+    couriers_per_station: int = spec(
+        30, ge=0, doc="couriers per delivery station, over both shifts; 146 parcels each a day (express couriers: about 100-250)"
+    )
+    truck_capacity: int = spec(2000, ge=1, doc="parcels per truck departure to a station: a 7.6 m truck of small e-commerce parcels")
+    pickup_couriers: int = spec(
+        40, ge=0, doc="couriers collecting from merchants; a round sends as many as its parcels need, of those not still out"
+    )
 
 
 @dataclass
@@ -53,11 +59,11 @@ class CostConfig:
     """Unit costs (CNY) from which cost per order is computed."""
 
     courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour, fully loaded (about 7,000 CNY a month)")
-    picker_per_hour: float = spec(28.0, ge=0.0, doc="on-shift hour of a warehouse picker")
+    picker_per_hour: float = spec(28.0, ge=0.0, doc="on-shift hour of a warehouse picker, fully loaded")
     pickup_courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour of a pickup courier")
     pickup_shift_h: float = spec(11.0, ge=0.0, doc="paid hours per pickup courier per day")
-    truck_per_departure: float = spec(90.0, ge=0.0, doc="a 4.2 m van on a city run")
-    nearby_truck_per_departure: float = spec(1500.0, ge=0.0, doc="a trailer to a nearby city")
+    truck_per_departure: float = spec(90.0, ge=0.0, doc="hire of a 4.2 m van for one city run to a station")
+    nearby_truck_per_departure: float = spec(1500.0, ge=0.0, doc="hire of a trailer for one run to a nearby city")
 
 
 @dataclass
@@ -81,7 +87,7 @@ class SimConfig:
     horizon_days: int = spec(3, ge=1, le=366, doc="days of orders simulated, warm-up included")
     warmup_days: int = spec(1, ge=0, doc="first days excluded from KPIs (the chain starts empty)")
     drain_hours: float = spec(24.0, ge=0.0, le=240.0, doc="the clock runs on this long after the last order")
-    start_date: str = spec("2026-03-02", doc="calendar date of day 0 (a Monday)")
+    start_date: str = spec("2026-03-02", doc="calendar date of day 0, 'YYYY-MM-DD' (a Monday)")
     city: CityConfig = field(default_factory=CityConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
     promise: PromiseConfig = field(default_factory=PromiseConfig)

@@ -6,7 +6,7 @@ three nearby cities served next-day by line-haul, as in the seed article's 极�
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..schema import ConfigError, TimeOfDay, spec, tod, tods
 
@@ -20,20 +20,25 @@ DEFAULT_ROAD_SPEED_KMH = [35, 35, 35, 35, 35, 33, 28, 20, 18, 24, 27, 27, 26, 27
 class WarehouseSite:
     """A front distribution centre holding stock; `share` of the warehouse-stock orders ship from it."""
 
-    name: str = "north_fdc"
-    x_km: float = spec(5.0)
-    y_km: float = spec(18.0)
-    share: float = spec(0.5, ge=0.0, le=1.0)
+    name: str = spec("north_fdc", doc="the front DC's name")
+    x_km: float = spec(5.0, doc="km east of the urban core's south-west corner")
+    y_km: float = spec(18.0, doc="km north of that corner; the DCs sit outside the core, north and south")
+    share: float = spec(0.5, ge=0.0, le=1.0, doc="its share of the stock orders (normalised over the DCs)")
 
 
 @dataclass
 class NearbyCity:
     """A nearby city served next-day through line-haul from the sorting centre."""
 
-    name: str = "jilin"
+    name: str = spec("jilin", doc="region name, as the cutoff policies see it")
     share: float = spec(0.06, ge=0.0, le=1.0, doc="share of all orders addressed to this city")
-    transit_h: float = spec(2.0, gt=0.0, le=48.0, doc="expressway driving time from the sorting centre")
-    departures: list[TimeOfDay] = spec(factory=lambda: tods("14:00", "23:00"))
+    transit_h: float = spec(
+        2.0, gt=0.0, le=48.0, doc="expressway driving time from the sorting centre (Changchun: 110-170 km, 1.75-2.5 h)"
+    )
+    departures: list[TimeOfDay] = spec(
+        factory=lambda: tods("14:00", "23:00"),
+        doc="trucks leave the sorting centre at these times: an afternoon truck and a night truck in before the delivery start",
+    )
     delivery_start: TimeOfDay = spec(tod("08:00"), doc="the city's own couriers start delivering")
     local_delivery_h: float = spec(8.0, gt=0.0, le=24.0, doc="hours its couriers take to deliver a day's arrivals")
     parcels_per_hour: float = spec(0.0, ge=0.0, doc="its couriers' capacity for our parcels (0: unlimited)")
@@ -56,19 +61,29 @@ def _default_nearby() -> list[NearbyCity]:
 class CityConfig:
     """Geometry of the home city and its nearby cities."""
 
-    name: str = "changchun"
-    zones_x: int = spec(10, ge=1, le=200)
-    zones_y: int = spec(8, ge=1, le=200)
+    name: str = spec(
+        "changchun", doc="the home city's region name; modelled on Changchun, capital of Jilin (the seed's 极速达 example region)"
+    )
+    zones_x: int = spec(10, ge=1, le=200, doc="zones west to east")
+    zones_y: int = spec(8, ge=1, le=200, doc="zones south to north")
     zone_km: float = spec(2.0, gt=0.0, doc="side of a square zone; 10x8 zones of 2 km = a 20x16 km urban core")
     zone_weights: list[float] | None = spec(None, ge=0.0, doc="demand weight per zone, row by row; null: centre-heavy")
-    stations_x: int = spec(5, ge=1)
-    stations_y: int = spec(4, ge=1, doc="stations on a 5x4 grid, each serving the zones nearest to it")
-    sort_centre_x_km: float = spec(10.0)
-    sort_centre_y_km: float = spec(-4.0, doc="on the ring road south of the core, as sorting centres usually are")
-    warehouses: list[WarehouseSite] = field(default_factory=_default_warehouses)
-    nearby: list[NearbyCity] = field(default_factory=_default_nearby)
-    road_speed_kmh_by_hour: list[float] = spec(factory=lambda: list(map(float, DEFAULT_ROAD_SPEED_KMH)), gt=0.0)
-    road_detour: float = spec(1.3, ge=1.0, doc="road distance / straight-line distance")
+    stations_x: int = spec(5, ge=1, doc="delivery stations west to east, evenly spaced over the core")
+    stations_y: int = spec(4, ge=1, doc="5x4 = 20 stations, one per 16 km², each serving its nearest zones: 3,700-5,300 parcels a day")
+    sort_centre_x_km: float = spec(10.0, doc="the sorting centre, km east of the core's south-west corner")
+    sort_centre_y_km: float = spec(
+        -4.0, doc="km north of that corner: on the ring road south of the core, as sorting centres usually are"
+    )
+    warehouses: list[WarehouseSite] = spec(factory=_default_warehouses, doc="front DCs holding stock, where stock orders are picked")
+    nearby: list[NearbyCity] = spec(factory=_default_nearby, doc="nearby cities served next-day by line-haul from the sorting centre")
+    road_speed_kmh_by_hour: list[float] = spec(
+        factory=lambda: list(map(float, DEFAULT_ROAD_SPEED_KMH)),
+        gt=0.0,
+        doc="km/h of vans and trucks by hour: 35 at night, 18 in the 7-9 and 17-19 h rush; reports put peak arterials at 20-25",
+    )
+    road_detour: float = spec(
+        1.3, ge=1.0, doc="road / straight-line distance, for vans, trucks and the couriers' leg from the station to their area"
+    )
 
     @property
     def regions(self) -> list[str]:

@@ -40,9 +40,22 @@ DEFAULT_HOURLY_PROFILE = [
 class DemandConfig:
     """Order arrivals: volume, hour-of-day profile and mix."""
 
-    orders_per_day: float = spec(100_000.0, ge=0.0, doc="mean orders per day for the home city and its nearby cities")
-    hourly_profile: list[float] = spec(
-        factory=lambda: list(DEFAULT_HOURLY_PROFILE), ge=0.0, doc="relative order volume per hour of day"
+    orders_per_day: float = spec(
+        100_000.0,
+        ge=0.0,
+        doc="mean orders a day, home and nearby cities; an assumption: one platform in a provincial capital of ~9 million people",
     )
-    fresh_share: float = spec(0.10, ge=0.0, le=1.0, doc="生鲜: fresh produce share of orders")
-    merchant_share: float = spec(0.30, ge=0.0, le=1.0, doc="揽件: orders collected from merchants, not picked from stock")
+    hourly_profile: list[float] = spec(
+        factory=lambda: list(DEFAULT_HOURLY_PROFILE),
+        ge=0.0,
+        doc="relative orders per hour: late-morning peak (10-12 h), larger evening peak (20-22 h, live-stream selling), quiet 2-6 h",
+    )
+    fresh_share: float = spec(
+        0.10, ge=0.0, le=1.0, doc="生鲜: fresh produce share of orders; among the first 极速达 categories, a minority of orders"
+    )
+    merchant_share: float = spec(
+        0.30,
+        ge=0.0,
+        le=1.0,
+        doc="揽件: collected from merchants, not from stock; short-video platforms sell small merchants' goods from their premises",
+    )

@@ -13,7 +13,8 @@ class LinehaulConfig:
 
     # morning (overnight backlog), two midday runs, the afternoon same-day run, an evening run
     station_departures: list[TimeOfDay] = spec(
-        factory=lambda: tods("07:00", "10:00", "13:00", "16:00", "18:30"), doc="every station gets a truck at these times"
+        factory=lambda: tods("07:00", "10:00", "13:00", "16:00", "18:30"),
+        doc="trucks to every station: a morning run (overnight volume), two midday runs, the afternoon same-day run, an evening run",
     )
-    dock_min: float = spec(15.0, ge=0.0, doc="unloading and scanning in at the station")
+    dock_min: float = spec(15.0, ge=0.0, doc="unloading and scanning in at the station or nearby city, added to each truck's transit")
     nearby_truck_capacity: int = spec(6000, ge=1, doc="a 17.5 m trailer of small parcels")

@@ -11,6 +11,6 @@ from ..schema import TimeOfDay, spec, tod
 class Shift:
     """A daily shift; `end` before `start` means it runs past midnight."""
 
-    start: TimeOfDay = spec(tod("08:00"))
-    end: TimeOfDay = spec(tod("17:00"))
+    start: TimeOfDay = spec(tod("08:00"), doc="start of the shift")
+    end: TimeOfDay = spec(tod("17:00"), doc="end of the shift; before `start`, it runs past midnight")
     share: float = spec(1.0, ge=0.0, le=1.0, doc="share of the headcount working this shift")

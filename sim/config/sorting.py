@@ -15,6 +15,8 @@ def _default_waves() -> list[TimeOfDay]:
 class SortingConfig:
     """Sort waves and the sorter."""
 
-    waves: list[TimeOfDay] = spec(factory=_default_waves, doc="wave release times; [] = continuous sorting")
+    waves: list[TimeOfDay] = spec(
+        factory=_default_waves, doc="wave release times, the cadence of a city sorting centre (every 2 h); [] = continuous sorting"
+    )
     lines: int = spec(1, ge=1, le=1000, doc="parallel sorter lines sharing the throughput")
     service_cv: float = spec(0.0, ge=0.0, le=3.0, doc="variability of time per parcel (0: machine-paced)")

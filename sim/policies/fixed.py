@@ -10,7 +10,9 @@ from .base import CutoffPolicy, PromiseState
 
 @dataclass
 class FixedParams:
-    time: TimeOfDay = spec(tod("11:00"), doc="orders placed before this time get the fastest tier")
+    time: TimeOfDay = spec(
+        tod("11:00"), doc="orders placed before this time get the fastest tier; 11:00 is the seed article's example (极速达, Jilin)"
+    )
 
 
 class FixedCutoff(CutoffPolicy):

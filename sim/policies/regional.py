@@ -15,7 +15,9 @@ def _default_times() -> dict[str, TimeOfDay]:
 
 @dataclass
 class RegionalParams:
-    times: dict[str, TimeOfDay] = spec(factory=_default_times, doc="region name -> 'HH:MM'")
+    times: dict[str, TimeOfDay] = spec(
+        factory=_default_times, doc="region name -> 'HH:MM': the home city later, the farthest nearby city earlier"
+    )
     default: TimeOfDay = spec(tod("11:00"), doc="cutoff of regions not listed in `times`")
 
     def validate(self, regions: list[str]) -> None:
