@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow as pa
 
 from . import __version__, services
-from .config import SimConfig, load_config
-from .io import alerts_to_arrow, orders_to_arrow, summary_to_arrow, utilization_to_arrow, write_orders, write_parquet_atomic
+from .config import SimConfig, check_memory, load_config
+from .io import alerts_to_arrow, orders_to_arrow, orders_writer, parquet_writer, summary_to_arrow, utilization_to_arrow, write_together
 from .kpis import compute_kpis, order_hits, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
@@ -85,30 +85,33 @@ class RunResult:
         return self.orders_table.to_pandas()
 
     def write(self, directory: str | Path, orders: bool = True) -> list[Path]:
-        """Write summary.parquet, utilization.parquet (and orders.parquet) into `directory`, each atomically."""
-        directory = Path(directory)
-        paths = [
-            write_parquet_atomic(self.summary_table, directory / "summary.parquet"),
-            write_parquet_atomic(self.utilization_table, directory / "utilization.parquet"),
-        ]
-        if self.alerts_table is not None:
-            paths.append(write_parquet_atomic(self.alerts_table, directory / "alerts.parquet"))
-        if orders:
-            paths.append(self.write_orders(directory / "orders.parquet"))
-        return paths
+        """Write orders.parquet (if asked), utilization.parquet, alerts.parquet (with the parcel centre) and
+        summary.parquet into `directory`: every table is built first, and the files appear together or not at all."""
+        return write_together(self.writes(Path(directory), orders))
 
-    def write_orders(self, path: str | Path, filesystem=None) -> Path:
-        """orders.parquet alone (atomically, in row groups), on a local path or a pyarrow filesystem."""
-        return write_orders(
+    def writes(self, directory: Path | str, orders: bool = True, filesystem=None) -> list[tuple[str, Any]]:
+        """(path, write) of each file of the run under `directory`, summary last, for `io.write_together`."""
+        tables = [("utilization", self.utilization_table), ("alerts", self.alerts_table), ("summary", self.summary_table)]
+        out = [(f"{directory}/orders.parquet", self.orders_writer(filesystem))] if orders else []
+        out += [(f"{directory}/{name}.parquet", parquet_writer(table, filesystem)) for name, table in tables if table is not None]
+        return out
+
+    def orders_writer(self, filesystem=None):
+        """A `write` for orders.parquet (in row groups, so memory stays bounded)."""
+        cfg = self.model_config or self.config
+        return orders_writer(
             self.output.orders,
             self.config.start_date,
-            (self.model_config or self.config).city.regions,
+            cfg.city.regions,
             self._hit,
             __version__,
-            path,
             filesystem=filesystem,
             extra=self._extra,
         )
+
+    def write_orders(self, path: str | Path, filesystem=None) -> Path:
+        """orders.parquet alone (atomically), on a local path or a pyarrow filesystem."""
+        return write_together([(path, self.orders_writer(filesystem))], filesystem)[0]
 
 
 def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResult:
@@ -117,6 +120,7 @@ def run(config: SimConfig | dict | None = None, progress: Any = None) -> RunResu
     `progress` is an optional callable receiving the simulated minutes done.
     """
     cfg = load_config(config)
+    check_memory(cfg)
     started = time.perf_counter()
     model = Model(cfg)
     out = model.run(progress=progress)

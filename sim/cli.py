@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -23,12 +24,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import sweep
 from .api import run
-from .config import RENAMED_KEYS, SimConfig, load_config
+from .config import RENAMED_KEYS, SimConfig, check_memory, load_config
 from .config.validation import TEXTBOOK_CASES, case_defaults
 from .console import kpi_table, progress_bar
 from .policies import REGISTRY
 from .schema import ConfigError, to_dict
-from .store import CHECKOUT, new_sweep_id, sweep_to_resume
+from .store import CHECKOUT, check_name, check_writable, local_path, new_sweep_id, os_problem, sweep_to_resume
 
 log = logging.getLogger("sim")
 EXIT_BAD_CONFIG = 2
@@ -74,24 +75,35 @@ def _app(cfg: DictConfig) -> float | list[float]:
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:
         return sweep.run_sweep_job(cfg, hydra_cfg.job.num, list(hydra_cfg.overrides.task))
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("results", None)
-    data.pop("search", None)
     try:
-        config = load_config(data)
+        config = load_config(_model_part(cfg))
+        check_memory(config)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_CONFIG)
+        _fail(str(exc), EXIT_BAD_CONFIG)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     update, close = progress_bar(config.horizon_days * 1440 + config.drain_hours * 60, config.output.progress)
     try:
         result = run(config, progress=update)
     finally:
         close()
-    paths = result.write(out_dir, orders=config.output.orders)
+    try:
+        paths = result.write(out_dir, orders=config.output.orders)
+    except OSError as exc:
+        _fail(f"{os_problem(exc)} while writing results to {out_dir}; nothing was written", 1)
     print(kpi_table(result.kpis, config, result.wall_s, result.output.events))
     print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}")
     return float(result.kpis["same_day_hit_rate"])
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _model_part(cfg: DictConfig) -> dict:
+    """The composed config without the front door's own nodes (`results`, `search`, `hydra`), resolved."""
+    keep = [k for k in cfg if k not in ("hydra", "results", "search")]
+    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, keep), resolve=True)
 
 
 def _one_line(exc: Exception) -> str:
@@ -111,70 +123,142 @@ def _one_line(exc: Exception) -> str:
     return first
 
 
+def _group_options(group: str) -> list[str]:
+    """The options of a config group: those the dataclasses register and the YAML files of configs/."""
+    known = {"cutoff": list(REGISTRY), "validation": list(TEXTBOOK_CASES)}.get(group, [])
+    return sorted(set(known) | {p.stem for p in Path(CONFIG_DIR, group).glob("*.yaml")})
+
+
+def _parse(argv: list[str]) -> list:
+    """Each override parsed by Hydra's grammar; one that cannot be read, or a group given a non-name, is a ConfigError."""
+    parser, parsed = OverridesParser.create(), []
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        try:
+            override = parser.parse_override(arg)
+        except Exception as exc:  # Hydra's OverrideParseException, with ANTLR's words
+            raise ConfigError(
+                arg.partition("=")[0], arg, f"cannot read this override ({_one_line(exc)}); check its brackets and quotes"
+            ) from None
+        group = override.key_or_group
+        if (
+            group in ("cutoff", "validation", "experiment")
+            and not override.is_sweep_override()
+            and not isinstance(override.value(), str)
+        ):
+            raise ConfigError(group, override.value(), f"expected an option of the {group} group: {', '.join(_group_options(group))}")
+        parsed.append(override)
+    return parsed
+
+
 def _compose(argv: list[str]) -> DictConfig:
     """The config a launch composes (sweep overrides left out), with Hydra's compose API."""
     from hydra import compose, initialize_config_dir
 
-    parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
-    plain = [o.input_line for o in parsed if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
+    plain = [o.input_line for o in _parse(argv) if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="config", overrides=plain, return_hydra_config=True)
 
 
-def _prepare_launch(argv: list[str]) -> tuple[list[str], str | None]:
-    """Check the overrides once (bad ones are reported in one line) and, for a sweep, choose its id:
-    the latest sweep of the experiment launched with the same overrides is resumed."""
+def _resolved_model_part(cfg: DictConfig) -> dict | None:
+    """The model part resolved; an interpolation that cannot resolve is a ConfigError naming its key
+    (None when only a run can resolve it, e.g. `${hydra:job.num}`)."""
+    try:
+        return _model_part(cfg)
+    except Exception as exc:
+        if "HydraConfig was not set" in str(exc):
+            return None
+        key = getattr(exc, "full_key", "") or "config"
+        raise ConfigError(key, _raw(cfg, key), f"cannot resolve the interpolation ({_one_line(exc)})") from None
+
+
+def _raw(cfg: DictConfig, key: str) -> object:
+    """The value of a dotted key as written, before interpolation."""
+    node = cfg
+    try:
+        for part in key.split("."):
+            node = node._get_node(part)
+        return node._value()
+    except Exception:
+        return None
+
+
+def quoted(value: str) -> str:
+    """A value as a single-quoted Hydra override string: commas, spaces, quotes, `$` and `;` stay literal."""
+    value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)  # backslashes before a quote or the end
+    return "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
+
+
+def check_launch(argv: list[str]) -> tuple[list[str], DictConfig | None]:
+    """Check the overrides of a launch before anything is simulated or written; raises ConfigError with the
+    one line to print. Returns the overrides to hand to Hydra (for a sweep, with its resolved results
+    location and sweep id: the latest sweep of the experiment launched with the same overrides is resumed)."""
     if any(a in ("--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i", "--resolve") or a.startswith("--cfg=") for a in argv):
         return argv, None
     try:
         cfg = _compose(argv)
-    except Exception as exc:  # any composition error is the user's input
-        return argv, _one_line(exc)
+    except ConfigError:
+        raise
+    except Exception as exc:  # any other composition error is the user's input too
+        raise ConfigError("overrides", " ".join(argv), _one_line(exc)) from None
     multirun = any(a in ("-m", "--multirun") for a in argv) or cfg.hydra.mode == RunMode.MULTIRUN
     if not multirun:
-        return argv, None
-    # validate what every run shares before launching any (swept values are checked run by run)
-    try:
-        shared = OmegaConf.to_container(
-            OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("hydra", "results", "search")]), resolve=True
-        )
-    except Exception:  # an interpolation only a run can resolve: leave the checks to the runs
-        shared = None
-    if shared is not None:
-        try:
-            load_config(shared)
-        except ConfigError as exc:
-            return argv, str(exc)
+        for override in _parse(argv):
+            if override.is_sweep_override():
+                key = override.key_or_group
+                raise ConfigError(
+                    key, override.input_line.partition("=")[2], f"several values: use -m for a sweep, or quote the value ({key}='...')"
+                )
+    shared = _resolved_model_part(cfg)
+    if shared is not None:  # what every run shares (swept values are checked run by run)
+        check_memory(load_config(shared))
+    if not multirun:
+        check_writable("hydra.run.dir", str(cfg.hydra.run.dir))
+        return argv, cfg
     results = cfg.results
+    for key in ("experiment", "sweep_id"):
+        check_name(f"results.{key}", str(results[key]))
     uri = results.uri if "://" in results.uri else os.path.abspath(results.uri)  # workers may run elsewhere
+    local = local_path(uri)
+    if local is not None:
+        check_writable("results.uri", local)
     defining = sorted(a for a in argv if not a.startswith("-") and not a.lstrip("+~").startswith(("results.", "hydra")))
     signature = hashlib.sha1(json.dumps([results.experiment, defining]).encode()).hexdigest()[:12]
     sweep_id = results.sweep_id or (None if results.new_sweep else sweep_to_resume(uri, results.experiment, signature))
-    extra = [f"results.uri={uri}", f"results.sweep_id={sweep_id or new_sweep_id()}", f"results.signature={signature}"]
-    return [a for a in argv if not a.startswith(("results.uri=", "results.sweep_id="))] + extra, None
+    extra = [f"results.uri={quoted(uri)}", f"results.sweep_id={quoted(sweep_id or new_sweep_id())}", f"results.signature={signature}"]
+    return [a for a in argv if not a.startswith(("results.uri=", "results.sweep_id="))] + extra, cfg
 
 
 def main() -> None:
-    """Entry point; Hydra's own errors before the run (unknown option or key) also exit with 2;
-    a sweep with failed runs exits with 1 after consolidating the others."""
+    """Entry point. Bad input (an override, a value, an unwritable place) exits with 2 and one line before anything
+    runs; a run that fails while running exits with 1; a sweep with failed runs exits with 1 after consolidating the others."""
     _register_base()
-    argv, problem = _prepare_launch(_renamed(sys.argv[1:]))
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_BAD_CONFIG)
+    try:
+        argv, _ = check_launch(_renamed(sys.argv[1:]))
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
     sys.argv[1:] = argv
     try:
         _app()
     except SystemExit as exc:
-        if exc.code == 1 and not _task_started:
+        if exc.code == 1 and not _task_started and not sweep.OUTCOME:
             sys.exit(EXIT_BAD_CONFIG)
         raise
     if sweep.OUTCOME:
-        failed, runs = sweep.OUTCOME["failed"], sweep.OUTCOME["runs"]
-        print(f"sweep finished: {runs - len(failed)} of {runs} runs ok; results in {sweep.OUTCOME['root']}")
+        outcome = sweep.OUTCOME
+        failed, runs, total = outcome["failed"], outcome["runs"], outcome["total"]
+        print(f"sweep finished: {runs - len(failed)} of {total or runs} runs ok; results in {outcome['root']}")
+        missing = (total - runs) if total else 0
         if failed:
             print(
-                f"error: {len(failed)} of {runs} runs failed (runs {', '.join(map(str, failed))}): {sweep.OUTCOME['first_error']}",
+                f"error: {len(failed)} of {total or runs} runs failed (runs {', '.join(map(str, failed))}): {outcome['first_error']}",
                 file=sys.stderr,
             )
+        if missing > 0:
+            print(
+                f"error: {missing} of {total} runs left no result (see their logs under runs/); launch the sweep again to redo them",
+                file=sys.stderr,
+            )
+        if failed or missing > 0:
             sys.exit(1)

@@ -7,6 +7,7 @@ See docs/schema.md for every column. Times are Arrow timestamps (ms) on the cloc
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -105,6 +106,20 @@ def write_orders(
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
 ) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
+    return _atomic(path, orders_writer(o, start_date, regions, hit, version, chunk_rows, filesystem, extra), filesystem)
+
+
+def orders_writer(
+    o: OrderTable,
+    start_date: str,
+    regions: list[str],
+    hit: np.ndarray,
+    version: str,
+    chunk_rows: int = 1 << 19,
+    filesystem: pafs.FileSystem | None = None,
+    extra: dict[str, tuple[str, np.ndarray]] | None = None,
+) -> Callable[[str], None]:
+    """A `write` for `write_together`: orders.parquet in row groups of `chunk_rows`."""
 
     def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
@@ -114,7 +129,7 @@ def write_orders(
             for start in chunks[1:]:
                 writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, slice(start, start + chunk_rows), extra))
 
-    return _atomic(path, write, filesystem)
+    return write
 
 
 def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
@@ -137,28 +152,54 @@ def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
     return table.replace_schema_metadata(_metadata("summary", version))
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[str], None], filesystem: pafs.FileSystem | None = None) -> Path:
-    """Run `write` on a temporary name beside `path`, then rename: readers never see a half-written file.
+TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-\d+-[0-9a-f]{8}$")  # what `_temp_path` makes
+
+
+def _temp_path(path_str: str) -> str:
+    parent, _, name = path_str.rpartition("/")
+    return f"{parent}/.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def write_together(
+    writes: list[tuple[str | os.PathLike, Callable[[str], None]]], filesystem: pafs.FileSystem | None = None
+) -> list[Path]:
+    """Run each `write` on a temporary name beside its path, then rename them all, in order, only when every
+    one succeeded; on any failure remove the temporaries and re-raise. Readers never see a half-written file,
+    and a failed run never leaves some of its files without the others.
 
     `filesystem` is any pyarrow filesystem (local when None); there the rename is the filesystem's move.
     """
     fs = filesystem or pafs.LocalFileSystem()
-    path_str = str(path) if filesystem is not None else os.path.abspath(path)
-    parent, _, name = path_str.rpartition("/")
-    fs.create_dir(parent, recursive=True)
-    tmp = f"{parent}/.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    done: list[tuple[str, str]] = []
     try:
-        write(tmp)
-        fs.move(tmp, path_str)
+        for path, write in writes:
+            path_str = str(path) if filesystem is not None else os.path.abspath(path)
+            fs.create_dir(path_str.rpartition("/")[0], recursive=True)
+            tmp = _temp_path(path_str)
+            done.append((tmp, path_str))
+            write(tmp)
+        for tmp, path_str in done:
+            fs.move(tmp, path_str)
     finally:
-        if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
-            fs.delete_file(tmp)
-    return Path(path_str)
+        for tmp, _ in done:
+            if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
+                fs.delete_file(tmp)
+    return [Path(path_str) for _, path_str in done]
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[str], None], filesystem: pafs.FileSystem | None = None) -> Path:
+    """Run `write` on a temporary name beside `path`, then rename: readers never see a half-written file."""
+    return write_together([(path, write)], filesystem)[0]
+
+
+def parquet_writer(table: pa.Table, filesystem: pafs.FileSystem | None = None) -> Callable[[str], None]:
+    """A `write` for `write_together`: the table as zstd Parquet."""
+    return lambda tmp: pq.write_table(table, tmp, compression="zstd", filesystem=filesystem)
 
 
 def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, filesystem: pafs.FileSystem | None = None) -> Path:
     """Write a table atomically (temporary name, then rename)."""
-    return _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", filesystem=filesystem), filesystem)
+    return _atomic(path, parquet_writer(table, filesystem), filesystem)
 
 
 def schema_version(path: str | os.PathLike) -> str:

@@ -125,7 +125,7 @@ class Model:
         every_courier = courier_shifts * self.city.n_stations
         starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
         state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min())
-        policy = make_policy(cfg.cutoff, self.city.regions)
+        policy = make_policy(cfg.cutoff, self.city.regions, cfg.promise.day_end)
         self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.log, self.handoff("collected"))

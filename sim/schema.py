@@ -117,16 +117,28 @@ def spec(
     return dataclasses.field(default=default, metadata=meta)
 
 
+# A value without an upper limit of its own may still not exceed this: no city has a count, a rate or a
+# duration beyond it, and a larger one only makes the model try to allocate the impossible.
+CEILING = 1e9
+
+
+def _fmt(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1e4 else f"{v:g}"
+
+
 def _describe_limits(meta: dict) -> str:
-    parts = []
-    for name, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-        if meta.get(name) is not None:
-            parts.append(f"{sym} {meta[name]:g}")
-    return " and ".join(parts)
+    low = f">= {_fmt(meta['ge'])}" if meta.get("ge") is not None else f"> {_fmt(meta['gt'])}" if meta.get("gt") is not None else ""
+    high = (
+        f"at most {_fmt(meta['le'])}" if meta.get("le") is not None else f"< {_fmt(meta['lt'])}" if meta.get("lt") is not None else ""
+    )
+    return " and ".join(p for p in (low, high) if p)
 
 
 def check_number(key: str, value: Any, meta: dict, integer: bool = False) -> float | int:
-    """A finite number (an integer if asked) within the limits of `meta`; NaN and infinity are refused."""
+    """A finite number (an integer if asked) within the limits of `meta` (at most `CEILING` where it sets no
+    upper limit); NaN and infinity are refused."""
+    if meta.get("le") is None and meta.get("lt") is None:
+        meta = {**meta, "le": CEILING}
     kind = "an integer" if integer else "a number"
     expected = f"expected {kind} {_describe_limits(meta)}".rstrip()
     if isinstance(value, bool) or not isinstance(value, (int, float)):

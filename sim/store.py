@@ -16,10 +16,12 @@ complete and is skipped when the sweep is launched again.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import re
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from .io import _atomic, write_parquet_atomic
+from .io import TEMP_NAME, _atomic, write_parquet_atomic, write_together
+from .schema import ConfigError
 
 _ROOT = Path(__file__).resolve().parent.parent
 # the project's checkout when running from one (an editable install), else None (an installed wheel)
@@ -42,6 +45,37 @@ def default_results_dir() -> Path:
 
 
 _SWEEP_ID = re.compile(r"^\d{8}-\d{6}-\d{6}-[0-9a-f]{4}$")
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_name(key: str, value: str) -> None:
+    """A name that becomes a folder (an experiment, a sweep id): letters, digits, '.', '_', '-', no separators, no '..'."""
+    if value and (not _NAME.match(value) or ".." in value):
+        raise ConfigError(key, value, "expected a plain name: letters, digits, '.', '_' or '-', no '/' and no '..'")
+
+
+def os_problem(exc: OSError) -> str:
+    """An OS error in a few words ('disk full', 'read-only file system', ...)."""
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def check_writable(key: str, path: str) -> None:
+    """Refuse, before anything runs, a folder results cannot be written to: read-only, a file, or not allowed.
+    Nothing is left behind (the probe is a temporary file in the nearest folder that exists)."""
+    target = Path(path).absolute()
+    probe = target
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(key, path, f"cannot write results there: {probe} is not a folder")
+    try:
+        tempfile.TemporaryFile(dir=probe).close()
+    except OSError as exc:
+        raise ConfigError(key, path, f"cannot write results there: {os_problem(exc)}") from None
 
 
 def resolve_uri(uri: str) -> tuple[pafs.FileSystem, str]:
@@ -104,6 +138,18 @@ class SweepStore:
     # --- one run -------------------------------------------------------------------------------
     def write_table(self, table_name: str, run: int, table: pa.Table) -> None:
         write_parquet_atomic(table, self.table_path(table_name, run), self.fs)
+
+    def write_run(self, run: int, writes: list[tuple[str, object]]) -> None:
+        """A run's tables (name, write) together or not at all; list `summary` last: it marks the run complete."""
+        write_together([(self.table_path(name, run), write) for name, write in writes], self.fs)
+
+    def remove_temporaries(self) -> int:
+        """Delete the temporary files a killed run left (`.<name>.tmp-<pid>-<hex>`); returns how many."""
+        selector = pafs.FileSelector(self.root, allow_not_found=True, recursive=True)
+        stale = [i.path for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File and TEMP_NAME.match(i.base_name)]
+        for path in stale:
+            self.fs.delete_file(path)
+        return len(stale)
 
     def run_rows(self, run: int) -> list[dict[str, Any]]:
         """A run's summary rows (one, or one per replication of a search trial)."""

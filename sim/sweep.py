@@ -24,9 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 from . import __version__
 from .api import run
 from .config import load_config
-from .io import summary_to_arrow
+from .io import parquet_writer, summary_to_arrow
 from .schema import flatten
-from .store import SweepStore, config_hash, default_results_dir, local_path
+from .store import SweepStore, config_hash, default_results_dir, local_path, os_problem
 
 log = logging.getLogger("sim.sweep")
 
@@ -34,10 +34,12 @@ log = logging.getLogger("sim.sweep")
 OUTCOME: dict[str, Any] = {}
 
 
-def _sweep_dir(uri: str, experiment: str, sweep_id: str) -> str:
-    """Hydra's folder for the runs: inside the results when they are local, else under multirun/."""
-    local = local_path(uri)
-    base = f"{local.rstrip('/')}/{experiment}/{sweep_id}" if local else f"multirun/{experiment}/{sweep_id}"
+def _sweep_dir(*, _root_: DictConfig) -> str:
+    """Hydra's folder for the runs: inside the results when they are local, else under multirun/. It reads
+    `results` from the config itself, so a comma or a quote in a path is never split as an argument."""
+    r = _root_.results
+    local = local_path(r.uri)
+    base = f"{local.rstrip('/')}/{r.experiment}/{r.sweep_id}" if local else f"multirun/{r.experiment}/{r.sweep_id}"
     return f"{base}/runs"
 
 
@@ -115,22 +117,23 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         if store.is_complete(job_num, digest):
             log.info("run %d is complete already (config %s): skipped", job_num, digest)
             return objectives(store.run_rows(job_num), search.target)
-        rows, utilization = [], []
+        rows, utilization, writes = [], [], []
         for r in range(replications):
             rep_config = dataclasses.replace(config, seed=config.seed + r) if r else config
             result = run(rep_config)
             if config.output.orders and replications == 1:
-                result.write_orders(store.table_path("orders", job_num), filesystem=store.fs)
+                writes.append(("orders", result.orders_writer(store.fs)))
             if result.alerts_table is not None and replications == 1:
-                store.write_table("alerts", job_num, result.alerts_table)
+                writes.append(("alerts", parquet_writer(result.alerts_table, store.fs)))
             utilization.append(result.utilization_table)
             row = result.summary_table.to_pylist()[0]
             row.update(base)
             if replications > 1:
                 row["replication"] = r
             rows.append(row)
-        store.write_table("utilization", job_num, pa.concat_tables(utilization))
-        store.write_table("summary", job_num, summary_rows_to_arrow(rows))
+        writes.append(("utilization", parquet_writer(pa.concat_tables(utilization), store.fs)))
+        writes.append(("summary", parquet_writer(summary_rows_to_arrow(rows), store.fs)))  # last: marks the run complete
+        store.write_run(job_num, writes)
         score = objectives(rows, search.target)
         log.info(
             "run %d done in %.2f s: same-day hit rate %.3f",
@@ -140,12 +143,44 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         )
         return score
     except Exception as exc:  # a failed run is recorded, the sweep goes on
-        log.error("run %d failed: %s\n%s", job_num, exc, traceback.format_exc())
-        row = dict(base, status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0], wall_s=time.perf_counter() - started)
+        problem = os_problem(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}".splitlines()[0]
+        log.error("run %d failed: %s (traceback in %s)", job_num, problem, _job_log_path() or "the run's log")
+        _append_to_job_log(traceback.format_exc())
+        row = dict(base, status="failed", error=problem, wall_s=time.perf_counter() - started)
         row.setdefault("config_hash", "")
         row.update(flatten(data))
-        store.write_table("summary", job_num, summary_to_arrow(row, __version__))
+        try:
+            store.write_table("summary", job_num, summary_to_arrow(row, __version__))
+        except Exception as write_exc:  # e.g. the disk is full: the run is left without a row, so a resume redoes it
+            log.error(
+                "run %d: its failed row could not be written either (%s)",
+                job_num,
+                os_problem(write_exc) if isinstance(write_exc, OSError) else write_exc,
+            )
         return [float("nan"), float("nan")]
+
+
+def _job_log_path() -> str | None:
+    """The Hydra log file of the current job (runs/<n>/<job name>.log), when running under Hydra."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hc = HydraConfig.get()
+        return f"{hc.runtime.output_dir}/{hc.job.name}.log"
+    except Exception:
+        return None
+
+
+def _append_to_job_log(text: str) -> None:
+    """The traceback goes to the run's own log file only: the console gets one line per failed run."""
+    path = _job_log_path()
+    if path is None:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        pass
 
 
 def summary_rows_to_arrow(rows: list[dict]) -> pa.Table:
@@ -228,13 +263,18 @@ class SweepCallback(Callback):
             }
         )
         store.write_json("sweep.json", meta)
+        removed = store.remove_temporaries()
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted launch", removed)
         log.info("sweep %s/%s: %s runs, results in %s", r.experiment, r.sweep_id, total or "?", store.root)
         progress = Progress(store, total)
         progress.start()
-        _ACTIVE.update(store=store, progress=progress)
+        _ACTIVE.update(store=store, progress=progress, total=total)
+        OUTCOME.clear()
+        OUTCOME["started"] = True
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        store, progress = _ACTIVE.pop("store"), _ACTIVE.pop("progress")
+        store, progress, total = _ACTIVE.pop("store"), _ACTIVE.pop("progress"), _ACTIVE.pop("total")
         progress.finish()
         frame = store.consolidate()
         failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
@@ -244,6 +284,7 @@ class SweepCallback(Callback):
         store.write_json("sweep.json", meta)
         OUTCOME.update(
             {
+                "total": total,
                 "root": store.root,
                 "runs": runs,
                 "failed": failed["run"].tolist(),

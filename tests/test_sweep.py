@@ -164,7 +164,9 @@ def test_a_failing_run_is_isolated(tmp_path):
 def test_a_bad_value_every_run_shares_stops_the_sweep_before_it_starts(tmp_path):
     proc = sweep("-m", "seed=1,2", "capacity.pickers=-1", f"results.uri={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: config key 'capacity.pickers' has bad value -1: expected an integer >= 0"]
+    assert proc.stderr.strip().splitlines() == [
+        "error: config key 'capacity.pickers' has bad value -1: expected an integer >= 0 and at most 100,000"
+    ]
     assert not any(tmp_path.iterdir())
 
 

@@ -10,6 +10,7 @@ builds an engine object: the model is free to change without touching the spec.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,16 +42,27 @@ RENAMED_KEYS = {
 class CapacityConfig:
     """The capacity levers a study varies."""
 
-    pickers: int = spec(110, ge=0, doc="pickers per front DC, headcount over all shifts of a day")
+    pickers: int = spec(110, ge=0, le=100_000, doc="pickers per front DC, headcount over all shifts of a day")
     sorter_per_hour: float = spec(
-        12_000.0, gt=0.0, doc="parcels per hour through the sorter; a city sorting centre's cross-belt sorter handles 10,000-20,000"
+        12_000.0,
+        gt=0.0,
+        le=1_000_000.0,
+        doc="parcels per hour through the sorter; a city sorting centre's cross-belt sorter handles 10,000-20,000",
     )
     couriers_per_station: int = spec(
-        30, ge=0, doc="couriers per delivery station, over both shifts; 146 parcels each a day (express couriers: about 100-250)"
+        30,
+        ge=0,
+        le=10_000,
+        doc="couriers per delivery station, over both shifts; 146 parcels each a day (express couriers: about 100-250)",
     )
-    truck_capacity: int = spec(2000, ge=1, doc="parcels per truck departure to a station: a 7.6 m truck of small e-commerce parcels")
+    truck_capacity: int = spec(
+        2000, ge=1, le=100_000, doc="parcels per truck departure to a station: a 7.6 m truck of small e-commerce parcels"
+    )
     pickup_couriers: int = spec(
-        40, ge=0, doc="couriers collecting from merchants; a round sends as many as its parcels need, of those not still out"
+        40,
+        ge=0,
+        le=100_000,
+        doc="couriers collecting from merchants; a round sends as many as its parcels need, of those not still out",
     )
 
 
@@ -58,12 +70,12 @@ class CapacityConfig:
 class CostConfig:
     """Unit costs (CNY) from which cost per order is computed."""
 
-    courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour, fully loaded (about 7,000 CNY a month)")
-    picker_per_hour: float = spec(28.0, ge=0.0, doc="on-shift hour of a warehouse picker, fully loaded")
-    pickup_courier_per_hour: float = spec(32.0, ge=0.0, doc="on-shift hour of a pickup courier")
-    pickup_shift_h: float = spec(11.0, ge=0.0, doc="paid hours per pickup courier per day")
-    truck_per_departure: float = spec(90.0, ge=0.0, doc="hire of a 4.2 m van for one city run to a station")
-    nearby_truck_per_departure: float = spec(1500.0, ge=0.0, doc="hire of a trailer for one run to a nearby city")
+    courier_per_hour: float = spec(32.0, ge=0.0, le=100_000.0, doc="on-shift hour, fully loaded (about 7,000 CNY a month)")
+    picker_per_hour: float = spec(28.0, ge=0.0, le=100_000.0, doc="on-shift hour of a warehouse picker, fully loaded")
+    pickup_courier_per_hour: float = spec(32.0, ge=0.0, le=100_000.0, doc="on-shift hour of a pickup courier")
+    pickup_shift_h: float = spec(11.0, ge=0.0, le=24.0, doc="paid hours per pickup courier per day")
+    truck_per_departure: float = spec(90.0, ge=0.0, le=1_000_000.0, doc="hire of a 7.6 m truck for one city run to a station")
+    nearby_truck_per_departure: float = spec(1500.0, ge=0.0, le=1_000_000.0, doc="hire of a trailer for one run to a nearby city")
 
 
 @dataclass
@@ -72,7 +84,7 @@ class OutputConfig:
 
     orders: bool = spec(True, doc="write orders.parquet (one row per order)")
     progress: bool = spec(True, doc="show a progress bar on a terminal")
-    sample_min: float = spec(15.0, gt=0.0, le=1440.0, doc="interval of the work-in-progress samples (utilization.parquet)")
+    sample_min: float = spec(15.0, ge=1.0, le=1440.0, doc="interval of the work-in-progress samples (utilization.parquet)")
 
 
 def _default_cutoff() -> dict[str, Any]:
@@ -83,9 +95,9 @@ def _default_cutoff() -> dict[str, Any]:
 class SimConfig:
     """A whole run. Minutes are counted from midnight of `start_date`."""
 
-    seed: int = spec(42, ge=0, doc="root of every random stream")
+    seed: int = spec(42, ge=0, le=2**63 - 1, doc="root of every random stream")
     horizon_days: int = spec(3, ge=1, le=366, doc="days of orders simulated, warm-up included")
-    warmup_days: int = spec(1, ge=0, doc="first days excluded from KPIs (the chain starts empty)")
+    warmup_days: int = spec(1, ge=0, le=365, doc="first days excluded from KPIs (the chain starts empty)")
     drain_hours: float = spec(24.0, ge=0.0, le=240.0, doc="the clock runs on this long after the last order")
     start_date: str = spec("2026-03-02", doc="calendar date of day 0, 'YYYY-MM-DD' (a Monday)")
     city: CityConfig = field(default_factory=CityConfig)
@@ -114,9 +126,9 @@ class SimConfig:
         return self.warmup_days * MIN_PER_DAY
 
 
-def normalise_cutoff(node: Any, regions: list[str]) -> dict[str, Any]:
+def normalise_cutoff(node: Any, regions: list[str], day_end_min: float) -> dict[str, Any]:
     """The `cutoff` node validated through its policy's `Params`, with every parameter filled in."""
-    _, params = policy_params(node, regions)
+    _, params = policy_params(node, regions, day_end_min)
     head = {"_target_": node["_target_"]} if node.get("_target_") else {"name": node.get("name")}
     return head | to_dict(params)
 
@@ -148,6 +160,8 @@ def validate(cfg: SimConfig) -> SimConfig:
             cfg.promise.review_interval_min,
             "must divide a day (1440 minutes) evenly, e.g. 5, 10, 15, 30, 60",
         )
+    if cfg.promise.day_end <= 0:
+        raise ConfigError("promise.day_end", str(cfg.promise.day_end), "a promised day must end after midnight (00:00 is its start)")
     validate_city(cfg.city)
     if len(cfg.demand.hourly_profile) != 24:
         raise ConfigError("demand.hourly_profile", f"{len(cfg.demand.hourly_profile)} values", "expected 24 values, one per hour")
@@ -168,7 +182,7 @@ def validate(cfg: SimConfig) -> SimConfig:
     if not cfg.linehaul.station_departures:
         raise ConfigError("linehaul.station_departures", [], "need at least one departure a day")
     validate_services(cfg)
-    cfg.cutoff = normalise_cutoff(cfg.cutoff, cfg.city.regions)
+    cfg.cutoff = normalise_cutoff(cfg.cutoff, cfg.city.regions, cfg.promise.day_end)
     return cfg
 
 
@@ -221,6 +235,39 @@ def load_config(data: dict | SimConfig | None = None) -> SimConfig:
     return validate(from_dict(SimConfig, data))
 
 
+# Peak memory per order of a run (its order table, the stages' work arrays, KPIs and writing): 208 bytes
+# measured at 1,000,000 orders a day (docs/performance.md), with a margin.
+BYTES_PER_ORDER = 300
+
+
+def expected_orders_total(cfg: SimConfig) -> float:
+    """Orders a run is expected to draw over its horizon."""
+    per_day = cfg.validation.arrival_per_hour * 24.0 if cfg.validation is not None else cfg.demand.orders_per_day
+    return per_day * cfg.horizon_days
+
+
+def machine_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(cfg: SimConfig, memory_bytes: int | None = None) -> None:
+    """Refuse, before allocating anything, a run whose orders would not fit in this machine's memory."""
+    orders = expected_orders_total(cfg)
+    need, have = orders * BYTES_PER_ORDER, memory_bytes or machine_memory_bytes()
+    if need > have:
+        key, value = (
+            ("validation.arrival_per_hour", cfg.validation.arrival_per_hour)
+            if cfg.validation is not None
+            else ("demand.orders_per_day", cfg.demand.orders_per_day)
+        )
+        raise ConfigError(
+            key,
+            value,
+            f"{orders:,.0f} orders over {cfg.horizon_days} days need about {need / 2**30:,.1f} GiB of memory; "
+            f"this machine has {have / 2**30:,.1f} GiB (shorten horizon_days or lower the volume)",
+        )
+
+
 def default_config() -> SimConfig:
     """The built-in city at its defaults."""
     return SimConfig()
@@ -238,6 +285,7 @@ __all__ = [
     "PickupConfig",
     "PromiseConfig",
     "RENAMED_KEYS",
+    "check_memory",
     "ServicesConfig",
     "SimConfig",
     "SortingConfig",

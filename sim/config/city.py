@@ -41,7 +41,7 @@ class NearbyCity:
     )
     delivery_start: TimeOfDay = spec(tod("08:00"), doc="the city's own couriers start delivering")
     local_delivery_h: float = spec(8.0, gt=0.0, le=24.0, doc="hours its couriers take to deliver a day's arrivals")
-    parcels_per_hour: float = spec(0.0, ge=0.0, doc="its couriers' capacity for our parcels (0: unlimited)")
+    parcels_per_hour: float = spec(0.0, ge=0.0, le=1_000_000.0, doc="its couriers' capacity for our parcels (0: unlimited)")
 
 
 def _default_warehouses() -> list[WarehouseSite]:
@@ -66,10 +66,12 @@ class CityConfig:
     )
     zones_x: int = spec(10, ge=1, le=200, doc="zones west to east")
     zones_y: int = spec(8, ge=1, le=200, doc="zones south to north")
-    zone_km: float = spec(2.0, gt=0.0, doc="side of a square zone; 10x8 zones of 2 km = a 20x16 km urban core")
+    zone_km: float = spec(2.0, gt=0.0, le=50.0, doc="side of a square zone; 10x8 zones of 2 km = a 20x16 km urban core")
     zone_weights: list[float] | None = spec(None, ge=0.0, doc="demand weight per zone, row by row; null: centre-heavy")
-    stations_x: int = spec(5, ge=1, doc="delivery stations west to east, evenly spaced over the core")
-    stations_y: int = spec(4, ge=1, doc="5x4 = 20 stations, one per 16 km², each serving its nearest zones: 3,700-5,300 parcels a day")
+    stations_x: int = spec(5, ge=1, le=200, doc="delivery stations west to east, evenly spaced over the core")
+    stations_y: int = spec(
+        4, ge=1, le=200, doc="5x4 = 20 stations, one per 16 km², each serving its nearest zones: 3,700-5,300 parcels a day"
+    )
     sort_centre_x_km: float = spec(10.0, doc="the sorting centre, km east of the core's south-west corner")
     sort_centre_y_km: float = spec(
         -4.0, doc="km north of that corner: on the ring road south of the core, as sorting centres usually are"
@@ -79,10 +81,11 @@ class CityConfig:
     road_speed_kmh_by_hour: list[float] = spec(
         factory=lambda: list(map(float, DEFAULT_ROAD_SPEED_KMH)),
         gt=0.0,
+        le=200.0,
         doc="km/h of vans and trucks by hour: 35 at night, 18 in the 7-9 and 17-19 h rush; reports put peak arterials at 20-25",
     )
     road_detour: float = spec(
-        1.3, ge=1.0, doc="road / straight-line distance, for vans, trucks and the couriers' leg from the station to their area"
+        1.3, ge=1.0, le=5.0, doc="road / straight-line distance, for vans, trucks and the couriers' leg from the station to their area"
     )
 
     @property

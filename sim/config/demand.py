@@ -43,6 +43,7 @@ class DemandConfig:
     orders_per_day: float = spec(
         100_000.0,
         ge=0.0,
+        le=50_000_000.0,
         doc="mean orders a day, home and nearby cities; an assumption: one platform in a provincial capital of ~9 million people",
     )
     hourly_profile: list[float] = spec(

@@ -16,5 +16,7 @@ class LinehaulConfig:
         factory=lambda: tods("07:00", "10:00", "13:00", "16:00", "18:30"),
         doc="trucks to every station: a morning run (overnight volume), two midday runs, the afternoon same-day run, an evening run",
     )
-    dock_min: float = spec(15.0, ge=0.0, doc="unloading and scanning in at the station or nearby city, added to each truck's transit")
-    nearby_truck_capacity: int = spec(6000, ge=1, doc="a 17.5 m trailer of small parcels")
+    dock_min: float = spec(
+        15.0, ge=0.0, le=1440.0, doc="unloading and scanning in at the station or nearby city, added to each truck's transit"
+    )
+    nearby_truck_capacity: int = spec(6000, ge=1, le=100_000, doc="a 17.5 m trailer of small parcels")

@@ -40,24 +40,24 @@ class ValidationConfig:
     """A textbook configuration; `servers` and `service_mean_min` are one value per station."""
 
     mode: str = spec("mmc", choices=tuple(TEXTBOOK_CASES), doc="mmc: picking alone; tandem: pick, sort, last mile in series")
-    arrival_per_hour: float = spec(54.0, gt=0.0, doc="Poisson arrival rate")
+    arrival_per_hour: float = spec(54.0, gt=0.0, le=1_000_000.0, doc="Poisson arrival rate")
     servers: Any = spec(4, doc="servers per station: an integer (mmc) or a list of three (tandem)")
     service_mean_min: Any = spec(4.0, doc="mean exponential service time per station, minutes")
-    warmup_hours: float = spec(24.0, ge=0.0, doc="excluded from the statistics")
+    warmup_hours: float = spec(24.0, ge=0.0, le=8784.0, doc="excluded from the statistics")
 
 
-def _per_station(value: Any, n: int, key: str, integer: bool) -> list:
+def _per_station(value: Any, n: int, key: str, integer: bool, most: float) -> list:
     values = list(value) if isinstance(value, (list, tuple)) else [value] * (1 if n == 1 else 0)
     if len(values) != n:
         raise ConfigError(key, value, f"expected {n} value(s), one per station")
-    return [check_number(key, v, {"gt": 0}, integer=integer) for v in values]
+    return [check_number(key, v, {"gt": 0, "le": most}, integer=integer) for v in values]
 
 
 def station_parameters(v: ValidationConfig) -> tuple[list[int], list[float]]:
     """(servers, mean service minutes) per station, checked."""
     stations = TEXTBOOK_CASES[v.mode]["stations"]
-    servers = _per_station(v.servers, len(stations), "validation.servers", True)
-    means = _per_station(v.service_mean_min, len(stations), "validation.service_mean_min", False)
+    servers = _per_station(v.servers, len(stations), "validation.servers", True, 10_000)
+    means = _per_station(v.service_mean_min, len(stations), "validation.service_mean_min", False, 1440.0)
     for c, m, stage in zip(servers, means, stations):
         if v.arrival_per_hour * m / 60.0 >= c:
             raise ConfigError(

@@ -18,7 +18,10 @@ class WarehouseConfig:
     """Pick and pack at the front DCs, and the shuttle to the sorting centre."""
 
     pick_mean_min: float = spec(
-        1.2, gt=0.0, doc="pick+pack of a one-to-few-line order; 50 orders per picker-hour (piece picking runs 60-150 lines an hour)"
+        1.2,
+        gt=0.0,
+        le=1440.0,
+        doc="pick+pack of a one-to-few-line order; 50 orders per picker-hour (piece picking runs 60-150 lines an hour)",
     )
     pick_cv: float = spec(0.6, ge=0.0, le=3.0, doc="coefficient of variation of pick times (1 = exponential)")
     shifts: list[Shift] = spec(
@@ -26,7 +29,7 @@ class WarehouseConfig:
         doc="pickers' shifts: two main ones, a thin night one that clears the evening peak for the morning trucks",
     )
     shuttle_interval_min: float = spec(30.0, gt=0.0, le=1440.0, doc="a shuttle van leaves each DC this often")
-    shuttle_dock_min: float = spec(10.0, ge=0.0, doc="load at the DC and unload at the sorting centre")
+    shuttle_dock_min: float = spec(10.0, ge=0.0, le=1440.0, doc="load at the DC and unload at the sorting centre")
 
 
 @dataclass
@@ -39,5 +42,5 @@ class PickupConfig:
     )
     round_min: float = spec(90.0, gt=0.0, le=720.0, doc="from leaving to unloading at the sorting centre")
     parcels_per_courier_round: int = spec(
-        150, ge=1, doc="parcels a pickup courier collects per round: merchants hand over their parcels in bulk"
+        150, ge=1, le=100_000, doc="parcels a pickup courier collects per round: merchants hand over their parcels in bulk"
     )

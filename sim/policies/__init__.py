@@ -43,18 +43,18 @@ def policy_class(node: dict[str, Any]) -> type[CutoffPolicy]:
     return REGISTRY[name]
 
 
-def policy_params(node: dict[str, Any], regions: list[str]) -> tuple[type[CutoffPolicy], Any]:
+def policy_params(node: dict[str, Any], regions: list[str], day_end_min: float = 1440.0) -> tuple[type[CutoffPolicy], Any]:
     """The policy class a `cutoff` node names and its parameters, validated through its `Params` (whose
-    `validate(regions)`, if any, checks what spans the city)."""
+    `validate(regions, day_end_min)`, if any, checks what spans the city and the promise)."""
     cls = policy_class(node)
     params = from_dict(cls.Params, {k: v for k, v in node.items() if k not in ("name", "_target_")}, "cutoff")
     check = getattr(params, "validate", None)
     if check is not None:
-        check(regions)
+        check(regions, day_end_min)
     return cls, params
 
 
-def make_policy(node: dict[str, Any], regions: list[str]) -> CutoffPolicy:
+def make_policy(node: dict[str, Any], regions: list[str], day_end_min: float = 1440.0) -> CutoffPolicy:
     """Build the policy a `cutoff` node describes."""
-    cls, params = policy_params(node, regions)
+    cls, params = policy_params(node, regions, day_end_min)
     return cls(params, regions)

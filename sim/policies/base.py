@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from ..schema import ConfigError, TimeOfDay
+
 
 class PromiseState(Protocol):
     """What a policy may ask of the running model (all times in minutes since the start)."""
@@ -30,6 +32,16 @@ class NoParams:
     """A policy without parameters."""
 
 
+def check_same_day_possible(key: str, cutoff: float, day_end_min: float) -> None:
+    """A home-city cutoff must come before the promised day's end, or its same-day promises are broken when made."""
+    if cutoff >= day_end_min:
+        raise ConfigError(
+            key,
+            str(cutoff),
+            f"a same-day promise must be possible: the cutoff must come before promise.day_end ({TimeOfDay(day_end_min)})",
+        )
+
+
 class CutoffPolicy:
     """Base class for cutoff policies.
 
@@ -38,8 +50,8 @@ class CutoffPolicy:
     next-day in a nearby city). The model asks every `review_interval_min` minutes and applies
     the answer to the orders placed until the next review; return 0 to offer nothing faster,
     1440 to offer it all day. Subclasses declare their parameters as a dataclass `Params`,
-    which the config validates (a `validate(regions)` method on `Params`, if any, checks what spans
-    the city); `regions` lists the region names (home city first).
+    which the config validates (a `validate(regions, day_end_min)` method on `Params`, if any, checks
+    what spans the city and the promise); `regions` lists the region names (home city first).
     """
 
     name: ClassVar[str] = "custom"

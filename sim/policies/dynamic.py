@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..clock import MIN_PER_DAY
 from ..schema import TimeOfDay, spec, tod
-from .base import CutoffPolicy, PromiseState
+from .base import CutoffPolicy, PromiseState, check_same_day_possible
 
 
 @dataclass
@@ -22,6 +22,9 @@ class DynamicParams:
     latest: TimeOfDay = spec(tod("14:00"), doc="never offer same-day after this time")
     last_wave: TimeOfDay = spec(tod("15:00"), doc="same-day parcels must be sorted by this wave")
     headroom: float = spec(1.0, gt=0.0, le=2.0, doc="accept up to this share of the projected clearing capacity")
+
+    def validate(self, regions: list[str], day_end_min: float) -> None:
+        check_same_day_possible("cutoff.latest", self.latest, day_end_min)
 
 
 class DynamicCutoff(CutoffPolicy):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..schema import TimeOfDay, spec, tod
-from .base import CutoffPolicy, PromiseState
+from .base import CutoffPolicy, PromiseState, check_same_day_possible
 
 
 @dataclass
@@ -13,6 +13,9 @@ class FixedParams:
     time: TimeOfDay = spec(
         tod("11:00"), doc="orders placed before this time get the fastest tier; 11:00 is the seed article's example (极速达, Jilin)"
     )
+
+    def validate(self, regions: list[str], day_end_min: float) -> None:
+        check_same_day_possible("cutoff.time", self.time, day_end_min)
 
 
 class FixedCutoff(CutoffPolicy):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..schema import ConfigError, TimeOfDay, spec, tod
-from .base import CutoffPolicy, PromiseState
+from .base import CutoffPolicy, PromiseState, check_same_day_possible
 
 
 def _default_times() -> dict[str, TimeOfDay]:
@@ -20,10 +20,13 @@ class RegionalParams:
     )
     default: TimeOfDay = spec(tod("11:00"), doc="cutoff of regions not listed in `times`")
 
-    def validate(self, regions: list[str]) -> None:
+    def validate(self, regions: list[str], day_end_min: float) -> None:
         for region, time in self.times.items():
             if region not in regions:
                 raise ConfigError(f"cutoff.times.{region}", str(time), f"unknown region; regions are {', '.join(regions)}")
+        home = regions[0]
+        key = f"cutoff.times.{home}" if home in self.times else "cutoff.default"
+        check_same_day_possible(key, self.times.get(home, self.default), day_end_min)
 
 
 class RegionalCutoff(CutoffPolicy):

@@ -20,7 +20,7 @@ class DoorstepConfig:
     """音尊达: phone ahead and hand over at the door, never dropped at a locker."""
 
     share: float = spec(0.0, ge=0.0, le=1.0, doc="share of orders requiring doorstep delivery")
-    stop_service_min: float = spec(5.0, ge=0.0, doc="call, climb, hand over: each doorstep parcel is its own stop")
+    stop_service_min: float = spec(5.0, ge=0.0, le=600.0, doc="call, climb, hand over: each doorstep parcel is its own stop")
     failed_attempt_prob: float = spec(0.02, ge=0.0, lt=1.0, doc="lower than standard: the call confirms someone is in")
     refusal_prob: float = spec(0.0, ge=0.0, lt=1.0, doc="parcels refused at the door and returned")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..clock import MIN_PER_DAY
 from ..records import CATEGORY_FRESH, TIER_NAMES
-from ..schema import TimeOfDay, spec
+from ..schema import ConfigError, TimeOfDay, spec
 from .base import Service
 
 
@@ -18,11 +18,17 @@ class FreshConfig:
 
     cutoff: TimeOfDay | None = spec(None, doc="fresh orders' own cutoff (null: the policy's)")
     max_tier: str = spec("second_day", choices=tuple(TIER_NAMES), doc="never promise fresh slower than this")
-    max_pick_to_door_h: float = spec(0.0, ge=0.0, doc="cold-chain limit from pick to door (0: none)")
+    max_pick_to_door_h: float = spec(0.0, ge=0.0, le=720.0, doc="cold-chain limit from pick to door (0: none)")
 
 
 def validate(cfg) -> None:
-    pass
+    cutoff = cfg.services.fresh.cutoff
+    if cutoff is not None and cutoff >= cfg.promise.day_end:
+        raise ConfigError(
+            "services.fresh.cutoff",
+            str(cutoff),
+            f"a same-day promise must be possible: the cutoff must come before promise.day_end ({cfg.promise.day_end})",
+        )
 
 
 def active(cfg) -> bool:

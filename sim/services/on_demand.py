@@ -26,7 +26,7 @@ class OnDemandConfig:
         factory=lambda: [TimeSlot.parse(s) for s in ("09:00-12:00", "14:00-17:00", "18:00-21:00")],
         doc="slots a customer may choose, 'HH:MM-HH:MM', each ending by promise.day_end",
     )
-    min_lead_h: float = spec(3.0, ge=0.0, doc="a slot must start at least this long after the order")
+    min_lead_h: float = spec(3.0, ge=0.0, le=168.0, doc="a slot must start at least this long after the order")
     pickup_point_share: float = spec(0.0, ge=0.0, le=1.0, doc="share of orders the customer asks to be left at a pickup point (驿站)")
 
 

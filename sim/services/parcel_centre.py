@@ -46,8 +46,8 @@ def sla_minutes(value: Any, key: str) -> np.ndarray:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = {name: value for name in SOURCE_NAMES}
     if not isinstance(value, dict) or set(value) - set(SOURCE_NAMES) or set(SOURCE_NAMES) - set(value):
-        raise ConfigError(key, value, f"expected hours > 0: a number or a mapping with keys {', '.join(SOURCE_NAMES)}")
-    return np.array([check_number(f"{key}.{name}", value[name], {"gt": 0}) * 60.0 for name in SOURCE_NAMES])
+        raise ConfigError(key, value, f"expected hours > 0 and at most 720: a number or a mapping with keys {', '.join(SOURCE_NAMES)}")
+    return np.array([check_number(f"{key}.{name}", value[name], {"gt": 0, "le": 720}) * 60.0 for name in SOURCE_NAMES])
 
 
 def validate(cfg) -> None:
