@@ -89,7 +89,7 @@ def _app(cfg: DictConfig) -> float | list[float]:
     try:
         paths = result.write(out_dir, orders=config.output.orders)
     except OSError as exc:
-        _fail(f"{os_problem(exc)} while writing results to {out_dir}; nothing was written", 1)
+        _fail(f"{os_problem(exc)} while writing results to {out_dir}; no result file was written", 1)
     print(kpi_table(result.kpis, config, result.wall_s, result.output.events))
     print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}")
     return float(result.kpis["same_day_hit_rate"])
@@ -156,7 +156,7 @@ def _compose(argv: list[str]) -> DictConfig:
     """The config a launch composes (sweep overrides left out), with Hydra's compose API."""
     from hydra import compose, initialize_config_dir
 
-    plain = [o.input_line for o in _parse(argv) if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
+    plain = [o.input_line for o in _parse(argv) if not o.is_sweep_override()]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="config", overrides=plain, return_hydra_config=True)
 

@@ -144,7 +144,7 @@ def check_number(key: str, value: Any, meta: dict, integer: bool = False) -> flo
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(key, value, expected)
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(key, value, f"expected a finite number {_describe_limits(meta)}".rstrip())
+        raise ConfigError(key, value, f"expected a finite {kind.split()[-1]} {_describe_limits(meta)}".rstrip())
     if integer and isinstance(value, float) and not value.is_integer():
         raise ConfigError(key, value, expected)
     value = int(value) if integer else float(value)

@@ -186,9 +186,9 @@ class SweepStore:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": []})
 
-    def consolidate(self) -> pd.DataFrame:
+    def consolidate(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
         """Write summary.parquet from the runs' own summaries (atomically); return it."""
-        frame = self.summaries()
+        frame = self.summaries() if frame is None else frame
         table = pa.Table.from_pandas(frame, preserve_index=False)
         meta = dict(table.schema.metadata or {})
         meta.update({b"sim.table": b"summary", b"sim.sweep_id": self.sweep_id.encode(), b"sim.experiment": self.experiment.encode()})

@@ -276,12 +276,16 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         store, progress, total = _ACTIVE.pop("store"), _ACTIVE.pop("progress"), _ACTIVE.pop("total")
         progress.finish()
-        frame = store.consolidate()
+        frame = store.summaries()
         failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
         runs = int(frame["run"].nunique()) if len(frame) else 0
-        meta = store.read_json("sweep.json") or {}
-        meta.update({"finished": True, "runs": runs, "failed": len(failed)})
-        store.write_json("sweep.json", meta)
+        try:
+            store.consolidate(frame)
+            meta = store.read_json("sweep.json") or {}
+            meta.update({"finished": True, "runs": runs, "failed": len(failed)})
+            store.write_json("sweep.json", meta)
+        except OSError as exc:  # the runs' own rows stay; the next launch consolidates them
+            log.error("could not write the consolidated summary.parquet (%s); launch the sweep again to finish it", os_problem(exc))
         OUTCOME.update(
             {
                 "total": total,
