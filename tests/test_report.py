@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
 from sim.report import render_page, report_template, scenario_table, sweep_dimensions, top_policies
 from sim.results import ci
 
@@ -52,7 +53,7 @@ def test_report_is_self_contained_and_says_where_it_came_from(report, sweep_dir)
     sources = re.findall(r'(?:src|href)="([^"]+)"', text)
     assert sources and all(s.startswith("data:") for s in sources), "figures are embedded, nothing is fetched"
     assert "http://" not in text and "https://" not in text
-    assert sweep_dir.name in text and "smoke" in text and "sim 0.1.0" in text
+    assert sweep_dir.name in text and "smoke" in text and f"sim {sim.__version__}" in text
     assert "Policies meeting the target" in text
 
 
