@@ -92,9 +92,10 @@ def test_default_bottleneck_moves_when_its_capacity_moves(default_run):
 
 
 def test_stage_columns_present(default_run):
-    for stage in ("pick", "sort", "linehaul", "lastmile"):
-        for suffix in ("wait_mean_min", "wait_prob", "sojourn_mean_min"):
-            assert f"{stage}_{suffix}" in default_run.kpis
+    for stage in STAGES:  # pick (stock orders) and pickup (merchant parcels) reported apart
+        for suffix in ("wait_mean_min", "wait_prob", "sojourn_mean_min", "wip_mean", "utilization"):
+            assert f"{stage}_{suffix}" in default_run.kpis, f"{stage}_{suffix}"
+        assert default_run.kpis[f"{stage}_sojourn_mean_min"] > 0, stage
     assert default_run.kpis["system_sojourn_mean_min"] > 0
 
 
