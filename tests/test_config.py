@@ -90,11 +90,12 @@ def test_flatten_uses_dotted_keys():
 
 
 times = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+cutoffs = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 21), st.sampled_from([0, 15, 30, 45]))  # before the day's end
 policies = st.one_of(
-    st.builds(lambda t: {"name": "fixed", "time": t}, times),
+    st.builds(lambda t: {"name": "fixed", "time": t}, cutoffs),
     st.just({"name": "none"}),
-    st.builds(lambda t, d: {"name": "regional", "default": d, "times": {"changchun": t}}, times, times),
-    st.builds(lambda t, h: {"name": "dynamic", "latest": t, "headroom": h}, times, st.floats(0.3, 1.5)),
+    st.builds(lambda t, d: {"name": "regional", "default": d, "times": {"changchun": t}}, cutoffs, cutoffs),
+    st.builds(lambda t, h: {"name": "dynamic", "latest": t, "headroom": h}, cutoffs, st.floats(0.3, 1.5)),
 )
 
 
