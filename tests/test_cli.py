@@ -43,6 +43,33 @@ def test_each_cutoff_option_runs(tmp_path, policy):
     assert not (tmp_path / "orders.parquet").exists()
 
 
+SMALL_CITY = [
+    "city.zones_x=4",
+    "city.zones_y=4",
+    "city.stations_x=2",
+    "city.stations_y=2",
+    "capacity.pickers=10",
+    "capacity.couriers_per_station=8",
+    "capacity.pickup_couriers=4",
+    "capacity.sorter_per_hour=3000",
+    "capacity.truck_capacity=600",
+    "output.progress=false",
+]
+
+
+def test_an_old_key_still_runs_with_a_deprecation_warning(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("promise.window_end=21:00", "demand.orders_per_day=2000", *SMALL_CITY, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "deprecated" in line]
+    assert len(warning) == 1 and "promise.window_end" in warning[0] and "promise.day_end" in warning[0], proc.stderr
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert summary.loc[0, "promise.day_end"] == "21:00"
+    assert "promise.window_end" not in summary.columns
+    promised = pd.read_parquet(out / "orders.parquet", columns=["promised_by"])["promised_by"]
+    assert (promised.dt.strftime("%H:%M") == "21:00").all(), "the old key moved the deadlines"
+
+
 @pytest.mark.parametrize(
     "args,key",
     [

@@ -1,4 +1,5 @@
-"""KPIs agree with the order table they summarise; the bottleneck follows the scarce resource."""
+"""KPIs agree with the order table they summarise; costs follow the crews; the bottleneck follows the scarce resource;
+work in progress never has more busy servers than servers at work."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 from conftest import small_config
 
 import sim
-from sim.kpis import hit_flags
+from sim.clock import shift_end_after
+from sim.kpis import STAGES, hit_flags, wip_samples
+from sim.records import SOURCE_MERCHANT, SOURCE_WAREHOUSE
 
 
 def test_hit_flags():
@@ -40,11 +43,32 @@ def test_utilisations_are_shares(default_run):
         assert 0.0 < default_run.kpis[key] < 1.5, key
 
 
-def test_cost_per_order_adds_up(default_run):
-    k = default_run.kpis
-    parts = sum(k[f"cost_{p}_per_order"] for p in ("courier", "picker", "pickup", "truck"))
-    assert k["cost_per_order"] == pytest.approx(parts)
-    assert k["cost_total"] == pytest.approx(k["cost_per_order"] * k["orders"])
+def test_cost_per_order_falls_as_demand_rises_at_fixed_capacity():
+    """Capacity is paid by the shift, not by the parcel: more orders share the same bill."""
+    runs = [sim.run(small_config(**{"demand.orders_per_day": n})).kpis for n in (3000, 6000, 9000)]
+    assert [k["cost_total"] for k in runs] == pytest.approx([runs[0]["cost_total"]] * 3)
+    per_order = [k["cost_per_order"] for k in runs]
+    assert per_order[0] > per_order[1] > per_order[2], per_order
+    for part in ("courier", "picker", "pickup", "truck"):
+        assert runs[0][f"cost_{part}_per_order"] > runs[2][f"cost_{part}_per_order"], part
+
+
+@pytest.mark.parametrize("lever,part", [("capacity.couriers_per_station", "courier"), ("capacity.pickers", "picker")])
+def test_a_larger_crew_costs_its_own_resource_more(small_run, lever, part):
+    """Doubling a crew doubles what it is paid per order (same orders, same shifts) and no other cost."""
+    base = small_run.kpis
+    section, key = lever.split(".")
+    doubled = sim.run(small_config(**{lever: 2 * getattr(getattr(small_run.config, section), key)})).kpis
+    assert doubled["orders"] == base["orders"]
+    assert doubled[f"cost_{part}_per_order"] == pytest.approx(2 * base[f"cost_{part}_per_order"])
+    for other in {"courier", "picker", "pickup", "truck"} - {part}:
+        assert doubled[f"cost_{other}_per_order"] == pytest.approx(base[f"cost_{other}_per_order"]), other
+
+
+def test_nearby_trailers_cost_more_than_city_vans(small_run):
+    """Dropping the nearby cities drops their trailers: the truck cost per order falls."""
+    without = sim.run(small_config(**{"city.nearby": []})).kpis
+    assert without["cost_truck_per_order"] < small_run.kpis["cost_truck_per_order"]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +92,89 @@ def test_default_bottleneck_moves_when_its_capacity_moves(default_run):
 
 
 def test_stage_columns_present(default_run):
-    for stage in ("pick", "sort", "linehaul", "lastmile"):
-        for suffix in ("wait_mean_min", "wait_prob", "sojourn_mean_min"):
-            assert f"{stage}_{suffix}" in default_run.kpis
+    for stage in STAGES:  # pick (stock orders) and pickup (merchant parcels) reported apart
+        for suffix in ("wait_mean_min", "wait_prob", "sojourn_mean_min", "wip_mean", "utilization"):
+            assert f"{stage}_{suffix}" in default_run.kpis, f"{stage}_{suffix}"
+        assert default_run.kpis[f"{stage}_sojourn_mean_min"] > 0, stage
     assert default_run.kpis["system_sojourn_mean_min"] > 0
+
+
+# --- work in progress (utilization.parquet) ---------------------------------------------------------
+
+WIP_STRESS = {
+    "small city": {},
+    "picks run past the shift": {"warehouse.pick_mean_min": 20.0, "capacity.pickers": 6},
+    "tours run past the shift": {"capacity.couriers_per_station": 3, "lastmile.tour_capacity": 60},
+    "three sorter lines": {"sorting.lines": 3},
+    "small trucks": {"capacity.truck_capacity": 30},
+    "one pickup courier": {"capacity.pickup_couriers": 1, "pickup.parcels_per_courier_round": 50},
+}
+
+
+@pytest.fixture(scope="module", params=list(WIP_STRESS), ids=list(WIP_STRESS))
+def stressed(request):
+    return request.param, sim.run(small_config(**WIP_STRESS[request.param]))
+
+
+def test_wip_stages_are_the_five_stages_of_the_chain(stressed):
+    _, r = stressed
+    s = wip_samples(r.model_config, r.output, 15.0)
+    assert set(s["stage"].tolist()) == set(STAGES) == {"pick", "pickup", "sort", "linehaul", "lastmile"}
+    assert set(r.utilization["stage"].astype(str)) == set(STAGES)
+
+
+def test_busy_servers_never_exceed_servers(stressed):
+    name, r = stressed
+    s = wip_samples(r.model_config, r.output, 5.0)
+    for stage in STAGES:
+        rows = s["stage"] == stage
+        over = rows & (s["busy_servers"] > s["servers"])
+        assert not over.any(), (
+            f"{name}, {stage}: {over.sum()} samples with more busy servers than servers, "
+            f"first at minute {s['time_min'][over][0]}: {s['busy_servers'][over][0]} > {s['servers'][over][0]}"
+        )
+        assert (s["busy_servers"][rows] >= 0).all()
+    u = r.utilization
+    assert (u["busy_servers"] <= u["servers"]).all()
+
+
+def _late_work(shifts, site, server, start, end) -> int:
+    """Pieces of work that end after the shift they started in."""
+    rows = np.array([np.flatnonzero((shifts.site == a) & (shifts.server == b))[0] for a, b in zip(site, server)], dtype=int)
+    return int(np.count_nonzero(end > shift_end_after(shifts.start[rows], shifts.end[rows], start)))
+
+
+def test_the_stress_makes_workers_run_past_their_shift():
+    """The stressed variants above do what they are for: work started on shift runs past its end."""
+    picks = sim.run(small_config(**WIP_STRESS["picks run past the shift"])).output
+    o = picks.orders
+    done = (o.picker >= 0) & ~np.isnan(o.picked)
+    assert _late_work(picks.shifts.of("pick"), o.warehouse[done], o.picker[done], o.pick_start[done], o.picked[done]) > 10
+    tours = sim.run(small_config(**WIP_STRESS["tours run past the shift"])).output
+    t = tours.tours
+    assert _late_work(tours.shifts.of("lastmile"), t.station, t.courier, t.start, t.start + t.duration_min) > 10
+
+
+@pytest.mark.parametrize("merchant_share,empty,busy", [(0.0, "pickup", "pick"), (1.0, "pick", "pickup")])
+def test_pick_is_stock_orders_and_pickup_is_merchant_orders(merchant_share, empty, busy):
+    r = sim.run(small_config(**{"demand.merchant_share": merchant_share}))
+    s = wip_samples(r.model_config, r.output, 15.0)
+    for stage, expect_work in ((empty, False), (busy, True)):
+        rows = s["stage"] == stage
+        work = s["queue"][rows] + s["in_service"][rows]
+        assert (work.max() > 0) == expect_work, stage
+        assert (s["busy_servers"][rows].max() > 0) == expect_work, stage
+
+
+def test_first_mile_wip_counts_each_order_where_it_is(small_run):
+    """At every sample, pick's queue and service are the stock orders placed and not yet picked (started or not),
+    pickup's the merchant orders placed and not yet collected."""
+    o = small_run.output.orders
+    s = wip_samples(small_run.model_config, small_run.output, 60.0)
+    for stage, source in (("pick", SOURCE_WAREHOUSE), ("pickup", SOURCE_MERCHANT)):
+        mine = o.source == source
+        rows = s["stage"] == stage
+        for t, queue, in_service in zip(s["time_min"][rows], s["queue"][rows], s["in_service"][rows]):
+            waiting = mine & (o.created <= t) & ~(o.pick_start <= t)
+            serving = mine & (o.pick_start <= t) & ~(o.picked <= t)
+            assert (queue, in_service) == (waiting.sum(), serving.sum()), (stage, t)

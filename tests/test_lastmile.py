@@ -2,23 +2,60 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import small_config
 
 import sim
 from sim.config.lastmile import LastmileConfig
-from sim.lastmile import BHH_CONSTANT, tour_minutes
+from sim.lastmile import tour_minutes, tour_times
+
+CFG = LastmileConfig(parcels_per_stop=2.0, stop_service_min=2.0, courier_speed_kmh=15.0, load_min=10.0)
 
 
-def test_tour_minutes_formula():
-    cfg = LastmileConfig(parcels_per_stop=2.0, stop_service_min=2.0, courier_speed_kmh=15.0, load_min=10.0)
-    duration, first, per_parcel = tour_minutes(30, approach_km=1.5, area_km2=16.0, cfg=cfg)
-    stops = 15
-    among = BHH_CONSTANT * np.sqrt(stops * 16.0) / 15 * 60 + stops * 2.0
-    assert first == pytest.approx(10 + 6)
-    assert duration == pytest.approx(10 + 12 + among)
-    assert per_parcel * 30 == pytest.approx(among)
+def test_fuller_tours_take_longer_but_less_per_parcel():
+    durations = np.array([tour_minutes(n, 1.5, 16.0, CFG)[0] for n in range(1, 61)])
+    assert (np.diff(durations) >= 0).all() and durations[-1] > 3 * durations[0]  # one or two parcels: the same one stop
+    assert (np.diff(durations / np.arange(1, 61)) < 0).all()
+
+
+def test_the_first_stop_comes_after_loading_and_the_approach_whatever_the_load():
+    firsts = {tour_minutes(n, 1.5, 16.0, CFG)[1] for n in (1, 10, 35)}
+    assert len(firsts) == 1
+    near, far = tour_minutes(10, 0.5, 16.0, CFG), tour_minutes(10, 3.0, 16.0, CFG)
+    assert far[1] > near[1] and far[2] == near[2], "the approach moves the first stop, not the stops among themselves"
+    # the courier drives the approach out and back: what the approach adds to the tour is twice what it adds to the first stop
+    assert far[0] - near[0] == pytest.approx(2 * (far[1] - near[1]))
+
+
+def test_travel_among_stops_grows_with_the_square_root_of_the_area():
+    """Beardwood-Halton-Hammersley: four times the area, twice the driving between the stops."""
+    no_service = LastmileConfig(parcels_per_stop=2.0, stop_service_min=0.0, courier_speed_kmh=15.0, load_min=10.0)
+    _, _, small = tour_minutes(30, 1.5, 4.0, no_service)
+    _, _, large = tour_minutes(30, 1.5, 16.0, no_service)
+    assert large == pytest.approx(2 * small)
+
+
+def test_faster_couriers_and_shared_stops_shorten_tours():
+    base = tour_minutes(30, 1.5, 16.0, CFG)[0]
+    assert tour_minutes(30, 1.5, 16.0, dataclasses.replace(CFG, courier_speed_kmh=30.0))[0] < base
+    assert tour_minutes(30, 1.5, 16.0, dataclasses.replace(CFG, parcels_per_stop=4.0))[0] < base
+
+
+def test_tour_times_agree_with_tour_minutes_and_doorstep_stops_cost_more():
+    duration, first, per_parcel = tour_minutes(20, 1.5, 16.0, CFG)
+    plain, offsets, minutes = tour_times(np.zeros(20, dtype=bool), 1.5, 16.0, CFG, own_stop_min=6.0)
+    assert plain == pytest.approx(duration) and offsets[0] == pytest.approx(first + per_parcel)
+    assert (np.diff(offsets) > 0).all() and offsets[-1] < plain, "every parcel is delivered before the courier is back"
+    assert minutes.sum() == pytest.approx(plain), "the courier's minutes are shared out over the parcels"
+    own = np.zeros(20, dtype=bool)
+    own[::4] = True
+    longer, offsets, minutes = tour_times(own, 1.5, 16.0, CFG, own_stop_min=6.0)
+    assert longer > plain and minutes.sum() == pytest.approx(longer)
+    assert minutes[own].min() > minutes[~own].max(), "a doorstep parcel takes more courier time than a shared stop"
+    assert (np.diff(offsets) > 0).all() and offsets[-1] < longer
 
 
 def test_tours_respect_capacity_and_start_on_shift(small_run):

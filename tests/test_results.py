@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from sim.results import ci, load_summary, t_interval
 
@@ -78,8 +79,13 @@ def test_ci_over_replications():
     table = ci(summary, by=["cutoff.time"], metric="same_day_hit_rate")
     first = table.iloc[0]
     assert first["n"] == 4 and first["mean"] == pytest.approx(0.93)
-    mean, sd, low, high = t_interval([0.9, 0.92, 0.94, 0.96])
+    # the textbook interval: mean ± t(0.975, 3) · s / √4, s = 0.0258199 (scipy's t interval, independently)
+    low, high = stats.t.interval(0.95, 3, loc=0.93, scale=0.025819888974716 / 2)
     assert (first["ci_low"], first["ci_high"]) == pytest.approx((low, high))
+    assert first["ci_high"] - first["ci_low"] == pytest.approx(2 * 3.182446 * 0.025819889 / 2, rel=1e-6)
+    assert t_interval([0.9, 0.92, 0.94, 0.96])[2:] == pytest.approx((low, high))
+    narrow = t_interval([0.9, 0.92, 0.94, 0.96], confidence=0.8)
+    assert low < narrow[2] < 0.93 < narrow[3] < high, "a lower confidence, a narrower interval"
     assert first["ci_low"] < 0.93 < first["ci_high"]
     assert table.iloc[1]["std"] == 0.0
 
