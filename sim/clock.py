@@ -63,7 +63,7 @@ class ShiftHours:
     always: bool = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        always = self.end - self.start >= MIN_PER_DAY or (self.start == 0.0 and self.end >= MIN_PER_DAY)
+        always = self.end - self.start >= MIN_PER_DAY or self.start == self.end or (self.start == 0.0 and self.end >= MIN_PER_DAY)
         object.__setattr__(self, "always", always)
 
     def on_duty(self, t: float) -> bool:
@@ -112,7 +112,7 @@ def assign_shifts(shifts: list[Shift], headcount: int) -> list[ShiftHours]:
 
 
 def _always(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    return (end - start >= MIN_PER_DAY) | ((start == 0.0) & (end >= MIN_PER_DAY))
+    return (end - start >= MIN_PER_DAY) | (start == end) | ((start == 0.0) & (end >= MIN_PER_DAY))
 
 
 def on_duty_minutes(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:

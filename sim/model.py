@@ -49,7 +49,7 @@ STREAMS = (
 # reductions, which join the stages without transfers (mmc: picking alone; tandem: pick -> sort -> couriers).
 CITY_CHAIN = {
     "placed": "to_first_mile",  # checkout -> pickers (stock) or pickup rounds (merchant parcels)
-    "picked": "to_sorting",  # pickers -> shuttle -> sorting centre
+    "picked": "shuttle_to_sorting",  # pickers -> shuttle -> sorting centre
     "collected": "to_sorting",  # pickup rounds -> sorting centre
     "sorted": "to_linehaul",  # sorter -> trucks
     "unloaded": "to_destination",  # truck -> delivery station or nearby city
@@ -162,6 +162,10 @@ class Model:
             self.pickup.release(idx[merchant])
         if not merchant.all():
             self.warehouses.release(idx[~merchant])
+
+    def _shuttle_to_sorting(self, idx: np.ndarray) -> None:
+        self.warehouses.shuttle(idx)
+        self._to_sorting(idx)
 
     def _to_sorting(self, idx: np.ndarray) -> None:
         self.hooks.picked(idx)

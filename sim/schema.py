@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import re
 import types
 import typing
 from typing import Any
+
+import numpy as np
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 _TIME_ALLOWED = "expected a time of day 'HH:MM' between 00:00 and 24:00"
@@ -141,8 +144,9 @@ def check_number(key: str, value: Any, meta: dict, integer: bool = False) -> flo
         meta = {**meta, "le": CEILING}
     kind = "an integer" if integer else "a number"
     expected = f"expected {kind} {_describe_limits(meta)}".rstrip()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):  # numpy numbers are Real too
         raise ConfigError(key, value, expected)
+    value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(key, value, f"expected a finite {kind.split()[-1]} {_describe_limits(meta)}".rstrip())
     if integer and isinstance(value, float) and not value.is_integer():

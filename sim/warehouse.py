@@ -51,11 +51,14 @@ class Warehouses:
             o.picked[mine] = starts + o.pick_service_min[mine]
             if pickers is not None:
                 o.picker[mine] = pickers
-            depart = np.ceil(o.picked[mine] / self.cfg.shuttle_interval_min) * self.cfg.shuttle_interval_min
-            o.arrived_sort[mine] = (
-                depart + self.city.road_minutes(self.city.warehouse_to_sort_km[w], depart) + self.cfg.shuttle_dock_min
-            )
             self.hand_on(mine)
+
+    def shuttle(self, idx: np.ndarray) -> None:
+        """Picked parcels ride their DC's next shuttle to the sorting centre (stamps `arrived_sort`)."""
+        o, every = self.orders, self.cfg.shuttle_interval_min
+        depart = np.ceil(o.picked[idx] / every) * every
+        km = self.city.warehouse_to_sort_km[o.warehouse[idx]]
+        o.arrived_sort[idx] = depart + self.city.road_minutes(km, depart) + self.cfg.shuttle_dock_min
 
 
 class MerchantPickup:

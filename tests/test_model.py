@@ -110,12 +110,6 @@ def test_mmc_delivers_every_picked_order_at_its_pick_time(mmc_run):
         assert np.isnan(getattr(o, later)).all(), f"{later}: an mmc order went on past picking"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: Warehouses.release (sim/warehouse.py:55) stamps the shuttle's arrival at the sorting centre "
-    "before the mmc handoff delivers the order at its pick time, so every mmc order 'arrives' at the sorter "
-    "after its delivery and waits there for ever (sort_wip_mean ~2500, utilization.parquet's sort queue = all orders)",
-)
 def test_mmc_orders_never_reach_the_sorting_centre(mmc_run):
     o = mmc_run.output.orders
     assert np.isnan(o.arrived_sort).all()

@@ -187,37 +187,41 @@ def validate(cfg: SimConfig) -> SimConfig:
 
 
 def rename_old_keys(data: dict) -> dict:
-    """Move values given under renamed keys (`RENAMED_KEYS`) to their new place, with a warning."""
+    """Move values given under renamed keys (`RENAMED_KEYS`) to their new place, with a warning; giving a
+    value under both names is an error."""
     data = dict(data)
     for old, new in sorted(RENAMED_KEYS.items(), key=lambda kv: -len(kv[0])):
-        *old_path, old_leaf = old.split(".")
-        parent = data
-        for part in old_path:
-            parent = parent.get(part) if isinstance(parent, dict) else None
-        if not isinstance(parent, dict) or old_leaf not in parent:
+        found, value = _pop_path(data, old.split("."))
+        if not found or value == {}:  # absent, or emptied by the renames of its keys
             continue
         warnings.warn(f"config key '{old}' is deprecated; use '{new}' (the old name goes in 0.3)", FutureWarning, stacklevel=3)
-        value = _pop_path(data, old.split("."))
-        _set_path(data, new.split("."), value)
+        _set_path(data, new.split("."), value, old)
     return data
 
 
-def _pop_path(data: dict, path: list[str]) -> Any:
+def _pop_path(data: dict, path: list[str]) -> tuple[bool, Any]:
+    """(found, value) of a dotted path, removed from `data` (the dicts on the way are copied, not changed)."""
     node = data
     for part in path[:-1]:
+        if not isinstance(node.get(part), dict):
+            return False, None
         node[part] = dict(node[part])
         node = node[part]
-    return node.pop(path[-1])
+    if path[-1] not in node:
+        return False, None
+    return True, node.pop(path[-1])
 
 
-def _set_path(data: dict, path: list[str], value: Any) -> None:
+def _set_path(data: dict, path: list[str], value: Any, old: str) -> None:
     node = data
     for part in path[:-1]:
         node[part] = dict(node.get(part) or {})
         node = node[part]
-    if isinstance(value, dict) and isinstance(node.get(path[-1]), dict):
-        value = node[path[-1]] | value
-    node[path[-1]] = value
+    here = node.get(path[-1])
+    both = here is not None and (not isinstance(value, dict) or not isinstance(here, dict) or set(value) & set(here))
+    if both:
+        raise ConfigError(old, value, f"given under both its old name and its new one, '{'.'.join(path)}': keep the new one")
+    node[path[-1]] = here | value if isinstance(here, dict) else value
 
 
 def load_config(data: dict | SimConfig | None = None) -> SimConfig:
