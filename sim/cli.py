@@ -123,6 +123,20 @@ def _one_line(exc: Exception) -> str:
     return first
 
 
+def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
+    """Hydra's composition error as a ConfigError naming the group or key it is about."""
+    options, missing = getattr(exc, "options", None), getattr(exc, "missing_cfg_file", None)
+    if options and missing and "/" in missing:
+        group, _, name = missing.rpartition("/")
+        return ConfigError(group, name, f"no such option in the {group} group; expected one of {', '.join(sorted(options))}")
+    text = "\n".join(str(e) for e in (exc, exc.__cause__) if e is not None)
+    if "is not in struct" in text and "full_key:" in text:
+        key = text.split("full_key:", 1)[-1].split()[0]
+        given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), None)
+        return ConfigError(key, given, f"no such key (see `python -m sim --cfg job` for the keys; add one with +{key}=...)")
+    return ConfigError("overrides", " ".join(a for a in argv if not a.startswith("-")), _one_line(exc))
+
+
 def _group_options(group: str) -> list[str]:
     """The options of a config group: those the dataclasses register and the YAML files of configs/."""
     known = {"cutoff": list(REGISTRY), "validation": list(TEXTBOOK_CASES)}.get(group, [])
@@ -201,7 +215,7 @@ def check_launch(argv: list[str]) -> tuple[list[str], DictConfig | None]:
     except ConfigError:
         raise
     except Exception as exc:  # any other composition error is the user's input too
-        raise ConfigError("overrides", " ".join(argv), _one_line(exc)) from None
+        raise _composition_error(exc, argv) from None
     multirun = any(a in ("-m", "--multirun") for a in argv) or cfg.hydra.mode == RunMode.MULTIRUN
     if not multirun:
         for override in _parse(argv):
