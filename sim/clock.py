@@ -74,6 +74,15 @@ class ShiftHours:
             return self.start <= tod < self.end
         return tod >= self.start or tod < self.end
 
+    def end_after(self, t: float) -> float:
+        """For work started at `t` on duty, the end of that shift (inf when always on duty)."""
+        if self.always:
+            return float("inf")
+        day = t // MIN_PER_DAY * MIN_PER_DAY
+        if self.start < self.end or t - day < self.end:
+            return day + self.end
+        return day + MIN_PER_DAY + self.end
+
     def next_on_duty(self, t: float) -> float:
         """The first on-duty moment at or after t."""
         if self.always or self.on_duty(t):

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import services
-from .clock import MIN_PER_DAY, on_duty_mask, on_duty_minutes, shift_end_after
+from .clock import MIN_PER_DAY, on_duty_mask, on_duty_minutes
 from .config import SimConfig
 from .model import ModelOutput
-from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY, ShiftLog
+from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
 
 STAGES = ("pick", "pickup", "sort", "linehaul", "lastmile")
 STAGE_RESOURCE = {"pick": "picker", "pickup": "pickup_courier", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
@@ -127,7 +127,7 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     }
     util = utilizations(cfg, out, t0)
     k.update(util)
-    k.update(costs(cfg, out, t0, n))
+    k.update(costs(cfg, out, t0, measured, int(np.count_nonzero(missed))))
     k.update(stage_stats(out, measured, t0))
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
@@ -142,58 +142,140 @@ def _in_period(times: np.ndarray, t0: float, horizon: float) -> np.ndarray:
     return (times >= t0) & (times < horizon)
 
 
-def _paid_minutes(shifts: ShiftLog, a: float, b: float) -> float:
+def _overtime_minutes(out: ModelOutput, stage: str, a: float, b: float) -> float:
+    """Minutes of overtime (servers working past their shift's end) within [a, b)."""
+    ot = out.overtime.of(stage).merged()
+    return float(np.sum(np.clip(np.minimum(ot.until, b) - np.maximum(ot.shift_end, a), 0.0, None)))
+
+
+def _shift_minutes(out: ModelOutput, stage: str, a: float, b: float) -> float:
+    shifts = out.shifts.of(stage)
     return on_duty_minutes(shifts.start, shifts.end, a, b)
 
 
-def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float]:
-    """Busy time / available time over the measured days, per resource."""
-    o, horizon = out.orders, out.horizon_min
-    in_win = _in_period(o.pick_start, t0, horizon) & (o.warehouse >= 0)
-    picker_busy = float(np.sum(o.pick_service_min[in_win]))
-    picker_avail = _paid_minutes(out.shifts.of("pick"), t0, horizon)
-    sort_in = _in_period(o.sort_start, t0, horizon)
-    sort_busy = float(np.sum((o.sorted - o.sort_start)[sort_in]))
-    waves = [float(w) for w in cfg.sorting.waves]
-    open_min_per_day = (max(waves) + 60.0 - min(waves)) if waves else MIN_PER_DAY
-    sort_avail = cfg.sorting.lines * min(open_min_per_day, MIN_PER_DAY) * (horizon - t0) / MIN_PER_DAY
-    deps = out.departures.where(_in_period(out.departures.time, t0, horizon))
-    truck_cap = int(deps.capacity.sum())
+def _pickup_minutes(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float) -> tuple[float, float, float]:
+    """(courier-minutes out on rounds, paid shift minutes, overtime minutes) of the pickup couriers: a day's
+    work beyond their paid hours (`costs.pickup_shift_h` each) is overtime."""
+    rounds = out.pickup_rounds.where(_in_period(out.pickup_rounds.time, t0, horizon))
+    work = rounds.couriers * rounds.duration_min
+    shift_per_day = cfg.capacity.pickup_couriers * cfg.costs.pickup_shift_h * 60.0
+    days = np.floor(rounds.time / MIN_PER_DAY)
+    per_day = np.bincount((days - days.min()).astype(int), weights=work) if len(rounds) else np.zeros(0)
+    return float(work.sum()), shift_per_day * (horizon - t0) / MIN_PER_DAY, float(np.clip(per_day - shift_per_day, 0.0, None).sum())
+
+
+def work_time(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float) -> dict[str, tuple[float, float, float]]:
+    """Per stage with people or machines on shifts: (busy minutes, shift minutes, overtime minutes) in [t0, horizon).
+    Work counts until the horizon; paid time is shift plus overtime, so busy <= paid holds."""
+    o = out.orders
+    picks = _in_period(o.pick_start, t0, horizon) & (o.warehouse >= 0)
+    sorts = _in_period(o.sort_start, t0, horizon)
     tours = out.tours.by_station()
     tours = tours.where(_in_period(tours.start, t0, horizon))
-    courier_busy = sum(np.minimum(tours.duration_min, horizon - tours.start).tolist())
-    courier_avail = _paid_minutes(out.shifts.of("lastmile"), t0, horizon)
-    rounds = out.pickup_rounds.where(_in_period(out.pickup_rounds.time, t0, horizon))
-    pickup_busy = float(np.sum(rounds.couriers * rounds.duration_min))
-    pickup_avail = cfg.capacity.pickup_couriers * cfg.costs.pickup_shift_h * 60.0 * (horizon - t0) / MIN_PER_DAY
     return {
-        "picker_utilization": picker_busy / picker_avail if picker_avail else float("nan"),
-        "pickup_courier_utilization": pickup_busy / pickup_avail if pickup_avail else float("nan"),
-        "sorter_utilization": sort_busy / sort_avail if sort_avail else float("nan"),
+        "pick": (
+            float(np.sum(np.minimum(o.picked[picks], horizon) - o.pick_start[picks])),
+            _shift_minutes(out, "pick", t0, horizon),
+            _overtime_minutes(out, "pick", t0, horizon),
+        ),
+        "pickup": _pickup_minutes(cfg, out, t0, horizon),
+        "sort": (
+            float(np.sum(np.minimum(o.sorted[sorts], horizon) - o.sort_start[sorts])),
+            _shift_minutes(out, "sort", t0, horizon),
+            _overtime_minutes(out, "sort", t0, horizon),
+        ),
+        "lastmile": (
+            sum(np.minimum(tours.duration_min, horizon - tours.start).tolist()),
+            _shift_minutes(out, "lastmile", t0, horizon),
+            _overtime_minutes(out, "lastmile", t0, horizon),
+        ),
+    }
+
+
+def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float]:
+    """Busy time / paid time (shift plus overtime) over the measured days, per resource; trucks: load / capacity.
+    Each lies in [0, 1]."""
+    horizon = out.horizon_min
+    work = work_time(cfg, out, t0, horizon)
+    deps = driven(cfg, out, t0, horizon)
+    truck_cap = int(deps.capacity.sum())
+
+    def ratio(stage: str) -> float:
+        busy, shift, overtime = work[stage]
+        return busy / (shift + overtime) if shift + overtime else float("nan")
+
+    k = {
+        "picker_utilization": ratio("pick"),
+        "pickup_courier_utilization": ratio("pickup"),
+        "sorter_utilization": ratio("sort"),
         "truck_utilization": int(deps.load.sum()) / truck_cap if truck_cap else float("nan"),
-        "courier_utilization": courier_busy / courier_avail if courier_avail else float("nan"),
+        "courier_utilization": ratio("lastmile"),
     }
+    for stage, (_, _, overtime) in work.items():
+        k[f"{stage}_overtime_hours"] = overtime / 60.0
+    k["overtime_hours"] = sum(v[2] for v in work.values()) / 60.0
+    return k
 
 
-def costs(cfg: SimConfig, out: ModelOutput, t0: float, n_orders: int) -> dict[str, float]:
-    """Cost of the measured days from unit costs, in total and per order."""
-    c, horizon = cfg.costs, out.horizon_min
-    days = (horizon - t0) / MIN_PER_DAY
-    courier_h = _paid_minutes(out.shifts.of("lastmile"), t0, horizon) / 60.0
-    picker_h = _paid_minutes(out.shifts.of("pick"), t0, horizon) / 60.0
-    n_st = cfg.city.stations_x * cfg.city.stations_y
-    deps = out.departures.where(_in_period(out.departures.time, t0, horizon))
-    truck = sum(np.where(deps.dest < n_st, c.truck_per_departure, c.nearby_truck_per_departure).tolist())
+def driven(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float):
+    """The truck runs of [t0, horizon) actually driven: every timetabled one, or only loaded ones with `linehaul.cancel_empty`."""
+    d = out.departures
+    keep = _in_period(d.time, t0, horizon)
+    return d.where(keep & (d.load > 0) if cfg.linehaul.cancel_empty else keep)
+
+
+def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, missed: int) -> dict[str, float]:
+    """Cost of the measured days (CNY): people paid for shifts and overtime (couriers by the hour, per parcel or
+    both), the sorting centre per operating hour, trucks per run driven, and what failures cost: coupons for
+    broken promises, returns, failed attempts. In total, per order and per delivered order."""
+    c, horizon, o = cfg.costs, out.horizon_min, out.orders
+    work = work_time(cfg, out, t0, horizon)
+
+    def pay(stage: str, rate: float, servers: float = 1.0) -> tuple[float, float]:
+        _, shift, overtime = work[stage]
+        return rate * shift / 60.0 / servers, rate * c.overtime_multiplier * overtime / 60.0 / servers
+
+    courier_rate = {"hourly": c.courier_per_hour, "mixed": c.courier_base_per_hour, "per_parcel": 0.0}[c.courier_pay]
+    home = (o.region == 0) & _in_period(o.delivered, t0, horizon)
+    piece = 0.0
+    if c.courier_pay != "hourly":
+        piece = c.per_parcel_cny * int(np.count_nonzero(home)) + c.doorstep_surcharge_cny * int(np.count_nonzero(home & o.doorstep))
     parts = {
-        "courier": courier_h * c.courier_per_hour,
-        "picker": picker_h * c.picker_per_hour,
-        "pickup": cfg.capacity.pickup_couriers * c.pickup_shift_h * days * c.pickup_courier_per_hour,
-        "truck": truck,
+        "courier": pay("lastmile", courier_rate),
+        "picker": pay("pick", c.picker_per_hour),
+        "pickup": pay("pickup", c.pickup_courier_per_hour),
+        "sorting": pay("sort", c.sorting_centre_per_hour, max(cfg.sorting.lines, 1)),  # lines share one centre's hours
     }
-    total = sum(parts.values())
-    k = {"cost_total": total, "cost_per_order": total / n_orders if n_orders else float("nan")}
-    k.update({f"cost_{name}_per_order": v / n_orders if n_orders else float("nan") for name, v in parts.items()})
-    k["courier_hours"] = courier_h
+    n_st = cfg.city.stations_x * cfg.city.stations_y
+    runs = driven(cfg, out, t0, horizon)
+    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
+    failed_attempts = int(o.attempts[measured].sum()) - int(np.count_nonzero(done[measured] & (o.attempts[measured] > 0)))
+    totals = {
+        "courier": parts["courier"][0] + piece,
+        "picker": parts["picker"][0],
+        "pickup": parts["pickup"][0],
+        "sorting": parts["sorting"][0],
+        "truck": sum(np.where(runs.dest < n_st, c.truck_per_departure, c.nearby_truck_per_departure).tolist()),
+        "overtime": sum(p[1] for p in parts.values()),
+        "missed_promises": missed * c.missed_promise_cny,
+        "returns": int(np.count_nonzero(_in_period(o.returned, t0, horizon))) * c.return_handling_cny,
+        "failed_attempts": failed_attempts * c.failed_attempt_cny,
+    }
+    total = sum(totals.values())
+    n, delivered = int(np.count_nonzero(measured)), int(np.count_nonzero(measured & ~np.isnan(o.delivered)))
+    k = {
+        "cost_total": total,
+        "cost_per_order": total / n if n else float("nan"),
+        "cost_per_delivered_order": total / delivered if delivered else float("nan"),
+    }
+    k.update(
+        {
+            f"cost_{name}_per_order": totals[name] / n if n else float("nan")
+            for name in ("courier", "picker", "pickup", "sorting", "truck")
+        }
+    )
+    k.update({f"cost_{name}": totals[name] for name in ("overtime", "missed_promises", "returns", "failed_attempts")})
+    k["courier_hours"] = (work["lastmile"][1] + work["lastmile"][2]) / 60.0
     return k
 
 
@@ -261,24 +343,11 @@ def _under_way(start: np.ndarray, end: np.ndarray, at: np.ndarray, weights: np.n
     return _count_at(start, at, weights) - _count_at(end, at, weights)
 
 
-def _shift_rows(shifts: ShiftLog, site: np.ndarray, server: np.ndarray) -> np.ndarray:
-    """Row of the `ShiftLog` of each (site, server)."""
-    width = int(shifts.server.max()) + 1 if len(shifts) else 1
-    key = shifts.site.astype(np.int64) * width + shifts.server
-    order = np.argsort(key, kind="stable")
-    return order[np.searchsorted(key[order], site.astype(np.int64) * width + server)]
-
-
-def _servers_at_work(shifts: ShiftLog, at: np.ndarray, work_start, work_end, site, server) -> np.ndarray:
-    """Servers at work at each of `at`: on shift, or finishing work they started on shift after it ended.
-    `work_*`, `site` and `server` describe each piece of work (a pick, a tour)."""
+def _servers_at_work(out: ModelOutput, stage: str, at: np.ndarray) -> np.ndarray:
+    """Servers at work at each of `at`: on shift, or working on past its end (the overtime log)."""
+    shifts, ot = out.shifts.of(stage), out.overtime.of(stage).merged()
     on_shift = on_duty_mask(shifts.start, shifts.end, at).sum(axis=0) if len(shifts) else np.zeros(at.size, dtype=int)
-    if work_start.size == 0 or len(shifts) == 0:
-        return on_shift
-    rows = _shift_rows(shifts, site, server)
-    shift_end = shift_end_after(shifts.start[rows], shifts.end[rows], work_start)
-    late = work_end > shift_end
-    return on_shift + _under_way(shift_end[late], work_end[late], at)
+    return on_shift + _under_way(ot.shift_end, ot.until, at)
 
 
 def wip_samples(cfg: SimConfig, out: ModelOutput, sample_min: float) -> dict[str, np.ndarray]:
@@ -287,32 +356,25 @@ def wip_samples(cfg: SimConfig, out: ModelOutput, sample_min: float) -> dict[str
     service, busy servers, and servers at work (on shift, or finishing work past the shift's end).
     Busy servers never exceed servers at work."""
     at = np.arange(0.5 * sample_min, out.end_min, sample_min)
-    o = out.orders
     cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [], "servers": []}
     for stage, (entry, start, exit_) in stage_intervals(out).items():
         entered, started, left = _count_at(entry, at), _count_at(start, at), _count_at(exit_, at)
         queue, in_service = entered - started, started - left
-        if stage == "pick":
-            busy = in_service
-            picks = (o.picker >= 0) & ~np.isnan(o.pick_start)
-            servers = _servers_at_work(
-                out.shifts.of("pick"), at, o.pick_start[picks], o.picked[picks], o.warehouse[picks], o.picker[picks]
-            )
+        if stage in ("pick", "sort"):
+            busy, servers = in_service, _servers_at_work(out, stage, at)
         elif stage == "pickup":
             rounds = out.pickup_rounds
             busy = _under_way(rounds.time, rounds.time + rounds.duration_min, at, rounds.couriers)
             servers = np.full(at.size, cfg.capacity.pickup_couriers)  # pickup couriers have no modelled shift
-        elif stage == "sort":
-            busy = in_service
-            servers = np.full(at.size, cfg.sorting.lines)
         elif stage == "linehaul":
-            d = out.departures
-            busy = _under_way(d.time[d.load > 0], d.arrival[d.load > 0], at)
-            servers = _under_way(d.time, d.arrival, at)  # timetabled runs under way, loaded or not
+            d, loaded = out.departures, out.departures.load > 0
+            busy = _under_way(d.time[loaded], d.arrival[loaded], at)
+            runs = loaded if cfg.linehaul.cancel_empty else np.ones(len(d), dtype=bool)
+            servers = _under_way(d.time[runs], d.arrival[runs], at)  # truck runs under way (empty ones too, unless cancelled)
         else:
             t = out.tours
             busy = _under_way(t.start, t.start + t.duration_min, at)
-            servers = _servers_at_work(out.shifts.of("lastmile"), at, t.start, t.start + t.duration_min, t.station, t.courier)
+            servers = _servers_at_work(out, "lastmile", at)
         for name, values in (
             ("time_min", at),
             ("stage", [stage] * at.size),

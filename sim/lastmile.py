@@ -69,6 +69,7 @@ class Station:
         self.approach_km = float(city.station_approach_km[sid])
         self.area_km2 = float(city.station_area_km2[sid])
         self.lead_min = cfg.load_min + self.approach_km * 60.0 / cfg.courier_speed_kmh  # departure to first stop
+        self.overtime_min = cfg.overtime_max_h * 60.0
         self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first
         self._wakeup = env.event()
         self.shifts = shifts
@@ -98,6 +99,29 @@ class Station:
         if not self._wakeup.triggered:
             self._wakeup.succeed()
 
+    def plan_tour(self, load: np.ndarray, now: float, latest_end: float):
+        """(parcels, duration, delivery offsets, doorstep parcels, doorstep minutes) of the tour a courier starts now
+        with the most urgent parcels of `load`, as many as can be delivered by `latest_end` (halving the load
+        until the tour fits); None when not even one parcel fits."""
+        cfg = self.cfg
+        while load.size:
+            n, own_parcels, own_min = load.size, 0, 0.0
+            own = self.hooks.stops(load)
+            if cfg.service_mean_min is not None:
+                offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
+                duration = float(offsets[-1])
+            elif own is None:
+                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.area_km2, cfg)
+                offsets = first + per_parcel * np.arange(1, n + 1)
+            else:
+                own_stop, stop_min = own
+                duration, offsets, minutes = tour_times(own_stop, self.approach_km, self.area_km2, cfg, stop_min)
+                own_parcels, own_min = int(own_stop.sum()), float(minutes[own_stop].sum())
+            if now + duration <= latest_end:
+                return load, duration, offsets, own_parcels, own_min
+            load = load[: n // 2]
+        return None
+
     def courier(self, k: int, shift: ShiftHours):
         env, cfg, o = self.env, self.cfg, self.orders
         while True:
@@ -110,20 +134,14 @@ class Station:
                     self._wakeup = env.event()
                 yield self._wakeup
                 continue
-            load, self.queue = self.queue[: cfg.tour_capacity], self.queue[cfg.tour_capacity :]
+            latest_end = shift.end_after(now) + self.overtime_min
+            plan = self.plan_tour(self.queue[: cfg.tour_capacity], now, latest_end)
+            if plan is None:  # not even one parcel can be delivered within the overtime cap: home until the next shift
+                yield env.timeout(shift.next_on_duty(shift.end_after(now)) - now)
+                continue
+            load, duration, offsets, own_parcels, own_min = plan
+            self.queue = self.queue[load.size :]
             n = load.size
-            own = self.hooks.stops(load)
-            own_parcels, own_min = 0, 0.0
-            if cfg.service_mean_min is not None:
-                offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
-                duration = float(offsets[-1])
-            elif own is None:
-                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.area_km2, cfg)
-                offsets = first + per_parcel * np.arange(1, n + 1)
-            else:
-                own_stop, stop_min = own
-                duration, offsets, minutes = tour_times(own_stop, self.approach_km, self.area_km2, cfg, stop_min)
-                own_parcels, own_min = int(own_stop.sum()), float(minutes[own_stop].sum())
             attempt = o.attempts[load] + 1
             o.attempts[load] = attempt
             first_out = np.isnan(o.out_for_delivery[load])
@@ -135,6 +153,8 @@ class Station:
             o.returned[load[refused]] = now + offsets[refused]
             slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
             self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k))
+            if now + duration > shift.end_after(now):
+                self.log.overtime.append(("lastmile", self.sid, k, shift.end_after(now), now + duration))
             yield env.timeout(duration)
             if not ok.all():
                 retry = load[~ok]

@@ -25,7 +25,7 @@ from .lastmile import NearbyDelivery, Station, tour_minutes
 from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
-from .records import SOURCE_MERCHANT, DepartureLog, LogBook, OrderTable, PickupRoundLog, ShiftLog, TourLog, WaveLog
+from .records import SOURCE_MERCHANT, DepartureLog, LogBook, OrderTable, OvertimeLog, PickupRoundLog, ShiftLog, TourLog, WaveLog
 from .sorting import SortingCentre
 from .state import LiveState
 from .warehouse import MerchantPickup, Warehouses
@@ -88,6 +88,7 @@ class ModelOutput:
     waves: WaveLog
     pickup_rounds: PickupRoundLog
     shifts: ShiftLog
+    overtime: OvertimeLog
     cutoffs: list[tuple[float, str, float]]  # (review time, region, cutoff minutes after midnight)
     alerts: dict | None  # parcel-centre alerts as columns, when the parcel centre is on
     events: int

@@ -13,7 +13,7 @@ import heapq
 
 import numpy as np
 
-from .clock import MIN_PER_DAY, ShiftHours
+from .clock import MIN_PER_DAY, ShiftHours, shift_end_after
 
 
 def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) -> np.ndarray:
@@ -26,10 +26,16 @@ def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) ->
 
 
 class ServerPool:
-    """c identical FCFS servers with daily shifts; `serve` continues from where the last batch left off."""
+    """c identical FCFS servers with daily shifts; `serve` continues from where the last batch left off.
 
-    def __init__(self, shifts: list[ShiftHours], start_min: float = 0.0):
+    A server starts work only on shift; work in hand may run past the shift's end as overtime, but a
+    server does not start work it cannot finish within `overtime_max_min` of the end: it goes home and
+    the work waits for the next server (work longer than a whole shift and its overtime is started at
+    a shift's start anyway, the only way it can ever be done)."""
+
+    def __init__(self, shifts: list[ShiftHours], start_min: float = 0.0, overtime_max_min: float = float("inf")):
         self.shifts = list(shifts)
+        self.overtime_max_min = overtime_max_min
         self.always_on = all(w.always for w in self.shifts)
         self._duty = [(w.start, w.end, w.always, w.start < w.end) for w in self.shifts]
         if self.always_on:
@@ -41,6 +47,17 @@ class ServerPool:
     @property
     def servers(self) -> int:
         return len(self.shifts)
+
+    def overtime(self, starts: np.ndarray, finishes: np.ndarray, servers: np.ndarray, extension_min: float = 0.0) -> list[tuple]:
+        """(server, shift end, until) for the work of a batch that ran past its server's shift end; a pool whose
+        shifts were extended by `extension_min` (to let work start in overtime) counts from the shift's own end."""
+        if servers is None or starts.size == 0:
+            return []
+        start = np.array([w.start for w in self.shifts])[servers]
+        end = np.array([w.end for w in self.shifts])[servers]
+        shift_end = shift_end_after(start, end, starts) - extension_min
+        late = finishes > shift_end
+        return list(zip(servers[late].tolist(), shift_end[late].tolist(), finishes[late].tolist()))
 
     def serve(self, arrivals: np.ndarray, service: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(start times, server of each) for a batch in FCFS order (arrivals sorted ascending and not before
@@ -72,7 +89,8 @@ class ServerPool:
         heap = self._free
         replace, pop, push = heapq.heapreplace, heapq.heappop, heapq.heappush
         duty = self._duty  # ShiftHours.next_on_duty, inlined: this loop runs once per order
-        day = MIN_PER_DAY
+        day, cap = MIN_PER_DAY, self.overtime_max_min
+        capped = cap != float("inf")
         starts = [0.0] * len(arrivals)
         servers = [0] * len(arrivals)
         for i, (a, s) in enumerate(zip(arrivals, service)):
@@ -85,13 +103,20 @@ class ServerPool:
                 tod = t % day
                 if same_day:
                     if begin <= tod < end:
-                        break
-                    on = t - tod + (begin if tod < begin else day + begin)
+                        if not capped or t + s <= t - tod + end + cap or tod == begin:
+                            break
+                        on = t - tod + day + begin  # cannot finish within the overtime cap: home until tomorrow
+                    else:
+                        on = t - tod + (begin if tod < begin else day + begin)
                 else:
                     if tod >= begin or tod < end:
-                        break
-                    on = t - tod + begin
-                # this server is off duty at t: re-queue it at its next shift and look again
+                        shift_end = t - tod + end + (day if tod >= begin else 0.0)
+                        if not capped or t + s <= shift_end + cap or tod == begin:
+                            break
+                        on = shift_end - end + begin
+                    else:
+                        on = t - tod + begin
+                # this server is off duty at t (or done for its shift): re-queue it at its next shift and look again
                 pop(heap)
                 push(heap, (on, k))
             replace(heap, (t + s, k))

@@ -168,9 +168,9 @@ class PickupRoundLog(Log):
 
 @dataclass
 class ShiftLog(Log):
-    """One row per server with a daily shift: pickers of each DC, couriers of each station."""
+    """One row per server with a daily shift: pickers of each DC, sorter lines, couriers of each station."""
 
-    stage: np.ndarray = column(object)  # "pick" or "lastmile"
+    stage: np.ndarray = column(object)  # "pick", "sort" or "lastmile"
     site: np.ndarray = column(np.int32)  # the DC or the station
     server: np.ndarray = column(np.int32)  # index within the site
     start: np.ndarray = column(float)  # minutes after midnight
@@ -178,6 +178,29 @@ class ShiftLog(Log):
 
     def of(self, stage: str) -> ShiftLog:
         return self.where(self.stage == stage)
+
+
+@dataclass
+class OvertimeLog(Log):
+    """One row per stretch of overtime: a server working on past the end of its shift."""
+
+    stage: np.ndarray = column(object)  # "pick", "sort" or "lastmile"
+    site: np.ndarray = column(np.int32)
+    server: np.ndarray = column(np.int32)
+    shift_end: np.ndarray = column(float)  # when the shift ended (minutes since the start)
+    until: np.ndarray = column(float)  # when the work in hand was done
+
+    def of(self, stage: str) -> OvertimeLog:
+        return self.where(self.stage == stage)
+
+    def merged(self) -> OvertimeLog:
+        """One row per server and shift (the latest `until`): batches may log the same stretch more than once."""
+        if len(self) == 0:
+            return self
+        key = np.array([f"{a}|{b}|{c}|{d!r}" for a, b, c, d in zip(self.stage, self.site, self.server, self.shift_end)])
+        order = np.lexsort((-self.until, key))
+        first = np.concatenate([[True], key[order][1:] != key[order][:-1]])
+        return self.where(order[first])
 
 
 class LogBook:
@@ -189,6 +212,7 @@ class LogBook:
         self.waves: list[tuple] = []
         self.pickup_rounds: list[tuple] = []
         self.shifts: list[tuple] = []
+        self.overtime: list[tuple] = []
         self.cutoffs: list[tuple[float, str, float]] = []  # (review time, region, cutoff)
 
     def freeze(self) -> dict:
@@ -198,5 +222,6 @@ class LogBook:
             "waves": WaveLog.from_rows(self.waves),
             "pickup_rounds": PickupRoundLog.from_rows(self.pickup_rounds),
             "shifts": ShiftLog.from_rows(self.shifts),
+            "overtime": OvertimeLog.from_rows(self.overtime),
             "cutoffs": list(self.cutoffs),
         }

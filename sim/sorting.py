@@ -11,11 +11,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .clock import ALWAYS, at_times, call_at, daily_times
+from .clock import ALWAYS, MIN_PER_DAY, ShiftHours, at_times, call_at, daily_times
 from .config.sorting import SortingConfig
 from .demand import gamma_times
 from .queueing import ServerPool
 from .records import LogBook, OrderTable
+
+
+def sorter_hours(waves: list) -> ShiftHours:
+    """The sorter's daily hours: from the first wave to an hour after the last (always, when sorting is continuous)."""
+    if not waves:
+        return ALWAYS
+    first, last = min(float(w) for w in waves), max(float(w) for w in waves)
+    if last + 60.0 - first >= MIN_PER_DAY:
+        return ALWAYS
+    return ShiftHours(first, (last + 60.0) % MIN_PER_DAY if last + 60.0 != MIN_PER_DAY else MIN_PER_DAY)
 
 
 class SortingCentre:
@@ -34,7 +44,15 @@ class SortingCentre:
     ):
         self.env, self.cfg, self.orders, self.log, self.hand_on = env, cfg, orders, log, hand_on
         self.service_mean_min = 60.0 * cfg.lines / sorter_per_hour
-        self.pool = ServerPool([ALWAYS] * cfg.lines)
+        # the sorter's hours: from the first wave to an hour after the last; it may run on, in overtime, up to
+        # `overtime_max_h` longer to finish released waves (lines start parcels until then; the rest wait for tomorrow)
+        hours = sorter_hours(cfg.waves)
+        length = (hours.end - hours.start) % MIN_PER_DAY or MIN_PER_DAY
+        # overtime ends, at the latest, a minute before the next day's hours begin
+        self.overtime_min = 0.0 if hours.always else min(cfg.overtime_max_h * 60.0, max(MIN_PER_DAY - length - 1.0, 0.0))
+        extended = hours if hours.always else ShiftHours(hours.start, (hours.end + self.overtime_min) % MIN_PER_DAY)
+        self.pool = ServerPool([extended] * cfg.lines, overtime_max_min=0.0)
+        log.shifts += [("sort", 0, k, hours.start, hours.end) for k in range(cfg.lines)]
         # per-order work drawn up front, so capacity changes keep the same draws
         self.unit_work = gamma_times(rng, 1.0, cfg.service_cv, len(orders)) if cfg.service_cv > 0 else None
         self.continuous = not cfg.waves
@@ -64,8 +82,12 @@ class SortingCentre:
         service = (
             np.full(batch.size, self.service_mean_min) if self.unit_work is None else self.unit_work[batch] * self.service_mean_min
         )
-        starts, _ = self.pool.serve(np.full(batch.size, self.env.now), service)
+        starts, lines = self.pool.serve(np.full(batch.size, self.env.now), service)
         o.sort_start[batch] = starts
         o.sorted[batch] = starts + service
+        if lines is not None:
+            self.log.overtime += [
+                ("sort", 0, k, e, u) for k, e, u in self.pool.overtime(starts, o.sorted[batch], lines, self.overtime_min)
+            ]
         self.log.waves.append((self.env.now, batch.size))
         self.hand_on(batch)

@@ -35,7 +35,8 @@ class Warehouses:
     ):
         self.cfg, self.city, self.orders, self.hand_on = cfg, city, orders, hand_on
         shifts = assign_shifts(cfg.shifts, pickers_per_dc)
-        self.pools = [ServerPool(shifts) for _ in city.cfg.warehouses]
+        self.pools = [ServerPool(shifts, overtime_max_min=cfg.overtime_max_h * 60.0) for _ in city.cfg.warehouses]
+        self.log = log
         for dc in range(len(self.pools)):
             log.shifts += [("pick", dc, k, w.start, w.end) for k, w in enumerate(shifts)]
 
@@ -51,6 +52,7 @@ class Warehouses:
             o.picked[mine] = starts + o.pick_service_min[mine]
             if pickers is not None:
                 o.picker[mine] = pickers
+                self.log.overtime += [("pick", w, k, e, u) for k, e, u in pool.overtime(starts, o.picked[mine], pickers)]
             self.hand_on(mine)
 
     def shuttle(self, idx: np.ndarray) -> None:

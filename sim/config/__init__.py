@@ -70,11 +70,36 @@ class CapacityConfig:
 class CostConfig:
     """Unit costs (CNY) from which cost per order is computed."""
 
-    courier_per_hour: float = spec(32.0, ge=0.0, le=100_000.0, doc="on-shift hour, fully loaded (about 7,000 CNY a month)")
+    courier_pay: str = spec(
+        "mixed",
+        choices=("hourly", "per_parcel", "mixed"),
+        doc="how couriers are paid: by the hour, per delivered parcel (派费), or a base per hour plus per parcel",
+    )
+    courier_per_hour: float = spec(
+        32.0, ge=0.0, le=100_000.0, doc="courier_pay=hourly: on-shift hour, fully loaded (about 7,000 CNY a month)"
+    )
+    courier_base_per_hour: float = spec(
+        12.0, ge=0.0, le=100_000.0, doc="courier_pay=mixed: the base, per on-shift hour (about 2,800 CNY a month)"
+    )
+    per_parcel_cny: float = spec(
+        1.2, ge=0.0, le=1_000.0, doc="派费 per delivered parcel (per_parcel, mixed); express couriers get roughly 1-2 CNY a parcel"
+    )
+    doorstep_surcharge_cny: float = spec(0.5, ge=0.0, le=1_000.0, doc="extra per parcel handed over at the door (音尊达)")
+    overtime_multiplier: float = spec(
+        1.5, ge=1.0, le=10.0, doc="an overtime hour costs this many hours' pay (PRC Labour Law art. 44: at least 150 %)"
+    )
     picker_per_hour: float = spec(28.0, ge=0.0, le=100_000.0, doc="on-shift hour of a warehouse picker, fully loaded")
     pickup_courier_per_hour: float = spec(32.0, ge=0.0, le=100_000.0, doc="on-shift hour of a pickup courier")
     pickup_shift_h: float = spec(11.0, ge=0.0, le=24.0, doc="paid hours per pickup courier per day")
     truck_per_departure: float = spec(90.0, ge=0.0, le=1_000_000.0, doc="hire of a 7.6 m truck for one city run to a station")
+    sorting_centre_per_hour: float = spec(
+        1_200.0, ge=0.0, le=1_000_000.0, doc="the sorting centre's staff and machine per operating hour (about 0.2 CNY a parcel)"
+    )
+    missed_promise_cny: float = spec(5.0, ge=0.0, le=10_000.0, doc="a broken promise: the coupon the platform gives the customer")
+    return_handling_cny: float = spec(8.0, ge=0.0, le=10_000.0, doc="a refused parcel's way back (reverse logistics)")
+    failed_attempt_cny: float = spec(
+        1.0, ge=0.0, le=10_000.0, doc="a failed delivery attempt: the call, storage at the station, a redelivery"
+    )
     nearby_truck_per_departure: float = spec(1500.0, ge=0.0, le=1_000_000.0, doc="hire of a trailer for one run to a nearby city")
 
 

@@ -37,5 +37,11 @@ class LastmileConfig:
         factory=_default_courier_shifts,
         doc="couriers' shifts, 9 h each: a large early one for the morning trucks, a late one for the afternoon",
     )
+    overtime_max_h: float = spec(
+        2.0,
+        ge=0.0,
+        le=12.0,
+        doc="overtime cap per courier and day: no tour starts that would end later than shift end plus this",
+    )
     service_mean_min: float | None = spec(None, gt=0.0, le=1440.0, doc="set: tour time drawn per parcel (textbook validation)")
     service_cv: float = spec(1.0, ge=0.0, le=3.0, doc="variability of drawn tour times (1 = exponential)")

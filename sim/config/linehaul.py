@@ -19,4 +19,5 @@ class LinehaulConfig:
     dock_min: float = spec(
         15.0, ge=0.0, le=1440.0, doc="unloading and scanning in at the station or nearby city, added to each truck's transit"
     )
+    cancel_empty: bool = spec(True, doc="a timetabled run with nothing to carry is cancelled (neither driven nor paid)")
     nearby_truck_capacity: int = spec(6000, ge=1, le=100_000, doc="a 17.5 m trailer of small parcels")

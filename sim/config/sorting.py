@@ -20,3 +20,9 @@ class SortingConfig:
     )
     lines: int = spec(1, ge=1, le=1000, doc="parallel sorter lines sharing the throughput")
     service_cv: float = spec(0.0, ge=0.0, le=3.0, doc="variability of time per parcel (0: machine-paced)")
+    overtime_max_h: float = spec(
+        2.0,
+        ge=0.0,
+        le=12.0,
+        doc="overtime cap per day: the sorter runs on past its hours (first wave to an hour after the last) to finish waves",
+    )

@@ -28,6 +28,12 @@ class WarehouseConfig:
         factory=_default_picker_shifts,
         doc="pickers' shifts: two main ones, a thin night one that clears the evening peak for the morning trucks",
     )
+    overtime_max_h: float = spec(
+        2.0,
+        ge=0.0,
+        le=12.0,
+        doc="overtime cap per picker and day: a pick that would end later waits for the next shift",
+    )
     shuttle_interval_min: float = spec(30.0, gt=0.0, le=1440.0, doc="a shuttle van leaves each DC this often")
     shuttle_dock_min: float = spec(10.0, ge=0.0, le=1440.0, doc="load at the DC and unload at the sorting centre")
 
