@@ -13,8 +13,17 @@ import pyarrow as pa
 
 from . import __version__, services
 from .config import SimConfig, check_memory, load_config
-from .io import alerts_to_arrow, orders_to_arrow, orders_writer, parquet_writer, summary_to_arrow, utilization_to_arrow, write_together
-from .kpis import compute_kpis, order_hits, wip_samples
+from .io import (
+    alerts_to_arrow,
+    orders_to_arrow,
+    orders_writer,
+    parquet_writer,
+    stations_to_arrow,
+    summary_to_arrow,
+    utilization_to_arrow,
+    write_together,
+)
+from .kpis import compute_kpis, order_hits, station_kpis, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
 
@@ -71,6 +80,15 @@ class RunResult:
         samples = wip_samples(self.model_config or self.config, self.output, self.config.output.sample_min)
         return utilization_to_arrow(samples, self.config.start_date, __version__)
 
+    @cached_property
+    def stations_table(self) -> pa.Table:
+        return stations_to_arrow(station_kpis(self.model_config or self.config, self.output), __version__)
+
+    @property
+    def stations(self) -> pd.DataFrame:
+        """One row per delivery station: parcels, couriers, utilisation, overtime, same-day hit rate."""
+        return self.stations_table.to_pandas()
+
     @property
     def utilization(self) -> pd.DataFrame:
         """Work in progress per stage per sample interval."""
@@ -91,7 +109,12 @@ class RunResult:
 
     def writes(self, directory: Path | str, orders: bool = True, filesystem=None) -> list[tuple[str, Any]]:
         """(path, write) of each file of the run under `directory`, summary last, for `io.write_together`."""
-        tables = [("utilization", self.utilization_table), ("alerts", self.alerts_table), ("summary", self.summary_table)]
+        tables = [
+            ("utilization", self.utilization_table),
+            ("stations", self.stations_table),
+            ("alerts", self.alerts_table),
+            ("summary", self.summary_table),
+        ]
         out = [(f"{directory}/orders.parquet", self.orders_writer(filesystem))] if orders else []
         out += [(f"{directory}/{name}.parquet", parquet_writer(table, filesystem)) for name, table in tables if table is not None]
         return out

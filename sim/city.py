@@ -37,6 +37,8 @@ class City:
         self.n_stations = len(self.station_xy)
         served = np.bincount(self.zone_station, minlength=self.n_stations)
         self.station_area_km2 = served * cfg.zone_km**2
+        # each station's share of the home city's parcels (the demand weight of its zones)
+        self.station_demand_share = np.bincount(self.zone_station, weights=self.zone_weight, minlength=self.n_stations)
         # mean road distance from a station to the centroids of its zones (the approach leg of a tour)
         zone_dist = d[np.arange(nz), self.zone_station] * cfg.road_detour
         self.station_approach_km = np.bincount(

@@ -97,15 +97,21 @@ class ShiftHours:
 ALWAYS = ShiftHours(0.0, MIN_PER_DAY)
 
 
+def split_headcount(shares, headcount: int) -> np.ndarray:
+    """Whole people per share, adding up to `headcount` (largest remainder; ties to the first)."""
+    shares = np.asarray(shares, dtype=float)
+    exact = shares / shares.sum() * headcount if shares.sum() > 0 else np.zeros(shares.size)
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: headcount - counts.sum()]:
+        counts[i] += 1
+    return counts
+
+
 def assign_shifts(shifts: list[Shift], headcount: int) -> list[ShiftHours]:
     """Split a headcount over shifts by share (largest remainder): one `ShiftHours` per server."""
     if not shifts:
         return [ALWAYS] * headcount
-    shares = np.array([s.share for s in shifts], dtype=float)
-    exact = shares * headcount
-    counts = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - counts), kind="stable")[: headcount - counts.sum()]:
-        counts[i] += 1
+    counts = split_headcount([s.share for s in shifts], headcount)
     hours = []
     for shift, n in zip(shifts, counts):
         start, end = float(shift.start), float(shift.end)

@@ -226,6 +226,12 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
     return table.replace_schema_metadata(_metadata("utilization", version))
 
 
+def stations_to_arrow(rows: dict[str, np.ndarray], version: str) -> pa.Table:
+    """One row per delivery station (see docs/schema.md)."""
+    table = pa.table({name: pa.array(values) for name, values in rows.items()})
+    return table.replace_schema_metadata(_metadata("stations", version))
+
+
 def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
     """Parcel-centre alerts: one row per order, SLA and level, at the moment it became true."""
     from .services.parcel_centre import LEVEL_NAMES, SLA_NAMES

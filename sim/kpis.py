@@ -323,6 +323,36 @@ def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, floa
     }
 
 
+def station_kpis(cfg: SimConfig, out: ModelOutput) -> dict[str, np.ndarray]:
+    """One row per delivery station over the measured days: parcels, couriers, utilisation, overtime, same-day hit rate."""
+    o, t0, horizon = out.orders, cfg.measure_start_min, out.horizon_min
+    n = cfg.city.stations_x * cfg.city.stations_y
+    measured = (o.created >= t0) & (o.station >= 0)
+    hit = order_hits(cfg, out)
+    judged = measured & (o.promised_by <= horizon) & (o.tier == TIER_SAME_DAY)
+    st = np.where(o.station >= 0, o.station, 0)
+    tours = out.tours.where(_in_period(out.tours.start, t0, horizon))
+    busy = np.bincount(tours.station, weights=np.minimum(tours.duration_min, horizon - tours.start), minlength=n)
+    shifts, ot = out.shifts.of("lastmile"), out.overtime.of("lastmile").merged()
+    shift_min = np.array(
+        [on_duty_minutes(shifts.start[shifts.site == s], shifts.end[shifts.site == s], t0, horizon) for s in range(n)]
+    )
+    ot_min = np.bincount(
+        ot.site, weights=np.clip(np.minimum(ot.until, horizon) - np.maximum(ot.shift_end, t0), 0.0, None), minlength=n
+    )
+    judged_n = np.bincount(st[judged], minlength=n)
+    hits = np.bincount(st[judged & (hit == 1)], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "station": np.arange(n),
+            "parcels": np.bincount(st[measured], minlength=n),
+            "couriers": np.bincount(shifts.site, minlength=n),
+            "utilization": busy / (shift_min + ot_min),
+            "overtime_hours": ot_min / 60.0,
+            "same_day_hit_rate": hits / judged_n,
+        }
+
+
 # --- work in progress sampled over the clock (utilization.parquet) ---------------------------------------
 
 

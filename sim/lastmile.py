@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .city import City
-from .clock import MIN_PER_DAY, ShiftHours, call_at
+from .clock import MIN_PER_DAY, ShiftHours, call_at, split_headcount
 from .config.lastmile import LastmileConfig
 from .records import LogBook, OrderTable
 
@@ -47,6 +47,18 @@ def tour_times(
     approach = approach_km * per_km
     fixed = cfg.load_min + 2 * approach
     return fixed + float(times.sum()), cfg.load_min + approach + np.cumsum(times), times + fixed / n
+
+
+def couriers_by_station(capacity, city: City) -> list[int]:
+    """Each station's couriers: `couriers_per_station` each (`uniform`), the same total spread by each station's
+    expected parcels (`by_demand`, largest remainder), or the list given."""
+    allocation = capacity.courier_allocation
+    if isinstance(allocation, (list, tuple)):
+        return [int(n) for n in allocation]
+    total = capacity.couriers_per_station * city.n_stations
+    if allocation == "uniform":
+        return [capacity.couriers_per_station] * city.n_stations
+    return split_headcount(city.station_demand_share, total).tolist()
 
 
 class Station:

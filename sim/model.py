@@ -21,7 +21,7 @@ from .clock import MIN_PER_DAY, assign_shifts, call_at
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import gamma_times, generate_orders
-from .lastmile import NearbyDelivery, Station, tour_minutes
+from .lastmile import NearbyDelivery, Station, couriers_by_station, tour_minutes
 from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
@@ -122,8 +122,8 @@ class Model:
         self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min)
 
         # the chain, top to bottom
-        courier_shifts = assign_shifts(cfg.lastmile.shifts, cap.couriers_per_station)
-        every_courier = courier_shifts * self.city.n_stations
+        courier_shifts = [assign_shifts(cfg.lastmile.shifts, n) for n in couriers_by_station(cap, self.city)]
+        every_courier = [w for station in courier_shifts for w in station]
         starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
         state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min())
         policy = make_policy(cfg.cutoff, self.city.regions, cfg.promise.day_end)
@@ -138,7 +138,7 @@ class Model:
             gamma_times(self.streams["lastmile_service"], 1.0, lm.service_cv, len(o)) if lm.service_mean_min is not None else None
         )
         self.stations = [
-            Station(env, s, lm, courier_shifts, self.city, o, self.log, self.hooks, tour_work) for s in range(self.city.n_stations)
+            Station(env, s, lm, courier_shifts[s], self.city, o, self.log, self.hooks, tour_work) for s in range(self.city.n_stations)
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
         self.nearby = [

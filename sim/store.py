@@ -6,6 +6,7 @@
         summary/run=<n>/summary.parquet    each run's own row (written last: it marks the run complete)
         orders/run=<n>/orders.parquet      Hive-partitioned: read every run at once
         utilization/run=<n>/utilization.parquet
+        stations/run=<n>/stations.parquet
         runs/<n>/                          the run's Hydra folder (local results only)
 
 Every file is written under a temporary name and moved into place, so an interrupted sweep

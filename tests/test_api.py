@@ -18,7 +18,7 @@ from sim.config import SimConfig, default_config, load_config
 from sim.kpis import STAGES
 from sim.schema import flatten
 
-TABLES = ("summary", "utilization", "orders")
+TABLES = ("summary", "utilization", "stations", "orders")
 
 
 def same_kpis(a: dict, b: dict) -> bool:
@@ -102,7 +102,12 @@ def test_every_reader_reads_the_same_rows(small_run, written, table):
     by_polars = pl.read_parquet(path)
     assert len(by_pandas) == by_arrow.num_rows == by_duckdb == by_polars.height > 0
     assert list(by_pandas.columns) == by_arrow.column_names == by_polars.columns
-    expected = {"summary": small_run.summary, "utilization": small_run.utilization, "orders": small_run.orders}[table]
+    expected = {
+        "summary": small_run.summary,
+        "utilization": small_run.utilization,
+        "stations": small_run.stations,
+        "orders": small_run.orders,
+    }[table]
     assert len(by_pandas) == len(expected)
 
 
@@ -127,7 +132,7 @@ def test_duckdb_and_polars_answer_a_question_alike(written):
 
 def test_write_without_orders(small_run, tmp_path):
     paths = small_run.write(tmp_path, orders=False)
-    assert sorted(p.name for p in paths) == ["summary.parquet", "utilization.parquet"]
+    assert sorted(p.name for p in paths) == ["stations.parquet", "summary.parquet", "utilization.parquet"]
     assert not (tmp_path / "orders.parquet").exists()
 
 

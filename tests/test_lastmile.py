@@ -116,3 +116,31 @@ def test_nearby_cities_deliver_next_morning(small_run):
     start = nearby["out_for_delivery"].dt.strftime("%H:%M")
     assert (start == "08:00").all()
     assert (nearby["delivered"] <= nearby["out_for_delivery"] + np.timedelta64(8, "h")).all()
+
+
+def test_couriers_by_demand_keep_the_total_and_follow_the_parcels():
+    from sim.city import City
+    from sim.lastmile import couriers_by_station
+
+    cfg = sim.load_config({})
+    city = City(cfg.city)
+    counts = np.array(couriers_by_station(cfg.capacity, city))
+    assert counts.sum() == cfg.capacity.couriers_per_station * city.n_stations
+    busiest, quietest = np.argmax(city.station_demand_share), np.argmin(city.station_demand_share)
+    assert counts[busiest] > counts[quietest]
+    given = sim.load_config({"city": {"stations_x": 2, "stations_y": 1}, "capacity": {"courier_allocation": [3, 5]}})
+    assert couriers_by_station(given.capacity, City(given.city)) == [3, 5]
+    with pytest.raises(sim.ConfigError, match="one headcount per station"):
+        sim.load_config({"capacity": {"courier_allocation": [3, 5]}})
+
+
+@pytest.mark.slow
+def test_couriers_where_the_parcels_are_even_out_station_hit_rates():
+    """At a 12:00 cutoff, uniform headcounts leave busy stations behind; by demand, station hit rates are closer."""
+    spread = {}
+    for allocation in ("uniform", "by_demand"):
+        r = sim.run({"cutoff": {"name": "fixed", "time": "12:00"}, "capacity": {"courier_allocation": allocation}})
+        stations = r.stations
+        assert stations["couriers"].sum() == 30 * 20 and stations["parcels"].sum() > 0
+        spread[allocation] = stations["same_day_hit_rate"].max() - stations["same_day_hit_rate"].min()
+    assert spread["by_demand"] < spread["uniform"], spread

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..policies import policy_class, policy_params
-from ..schema import ConfigError, from_dict, spec, to_dict
+from ..schema import ConfigError, check_number, from_dict, spec, to_dict
 from ..services import ServicesConfig, validate_services
 from .city import CityConfig, validate_city
 from .demand import DemandConfig
@@ -54,6 +54,10 @@ class CapacityConfig:
         ge=0,
         le=10_000,
         doc="couriers per delivery station, over both shifts; 146 parcels each a day (express couriers: about 100-250)",
+    )
+    courier_allocation: Any = spec(
+        "by_demand",
+        doc="how the couriers (couriers_per_station x stations) are spread: 'uniform', 'by_demand' or one count per station",
     )
     truck_capacity: int = spec(
         2000, ge=1, le=100_000, doc="parcels per truck departure to a station: a 7.6 m truck of small e-commerce parcels"
@@ -158,6 +162,20 @@ def normalise_cutoff(node: Any, regions: list[str], day_end_min: float) -> dict[
     return head | to_dict(params)
 
 
+def _check_allocation(cfg: SimConfig) -> None:
+    allocation, n = cfg.capacity.courier_allocation, cfg.city.stations_x * cfg.city.stations_y
+    if isinstance(allocation, (list, tuple)):
+        if len(allocation) != n:
+            raise ConfigError("capacity.courier_allocation", allocation, f"expected one headcount per station ({n})")
+        cfg.capacity.courier_allocation = [
+            check_number("capacity.courier_allocation", v, {"ge": 0, "le": 10_000}, True) for v in allocation
+        ]
+    elif allocation not in ("uniform", "by_demand"):
+        raise ConfigError(
+            "capacity.courier_allocation", allocation, "expected 'uniform', 'by_demand' or a list of headcounts, one per station"
+        )
+
+
 def _check_shifts(key: str, shifts: list) -> None:
     if shifts and abs(sum(s.share for s in shifts) - 1.0) > 1e-6:
         raise ConfigError(key, [s.share for s in shifts], "shift shares must add up to 1")
@@ -202,6 +220,7 @@ def validate(cfg: SimConfig) -> SimConfig:
             raise ConfigError(f"capacity.{name}", 0, "must be >= 1 while there is demand for it")
     if demand and cfg.demand.merchant_share > 0 and not cfg.pickup.rounds:
         raise ConfigError("pickup.rounds", [], "need at least one pickup round while demand.merchant_share > 0")
+    _check_allocation(cfg)
     _check_shifts("warehouse.shifts", cfg.warehouse.shifts)
     _check_shifts("lastmile.shifts", cfg.lastmile.shifts)
     if not cfg.linehaul.station_departures:
