@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import services
-from .clock import MIN_PER_DAY, on_duty_mask, on_duty_minutes
+from .clock import MIN_PER_DAY, daily_times, on_duty_mask, on_duty_minutes
 from .config import SimConfig
 from .model import ModelOutput
-from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY
+from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME_DAY, TIER_SECOND_DAY, ShiftLog
 
 STAGES = ("pick", "pickup", "sort", "linehaul", "lastmile")
 STAGE_RESOURCE = {"pick": "picker", "pickup": "pickup_courier", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
@@ -90,12 +90,6 @@ def stage_intervals(out: ModelOutput) -> dict[str, tuple[np.ndarray, np.ndarray,
     }
 
 
-def _waits_until(entry: np.ndarray, start: np.ndarray, horizon: float) -> np.ndarray:
-    """Queueing time in a stage; an order still queueing when the clock stops counts until then."""
-    end = np.where(np.isnan(start), horizon, start)
-    return np.where(np.isnan(entry), 0.0, end - entry)
-
-
 def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     o, horizon = out.orders, out.horizon_min
     t0 = cfg.measure_start_min
@@ -114,7 +108,8 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
         "same_day_coverage": float(np.mean(o.tier[measured & home] == TIER_SAME_DAY)) if (measured & home).any() else float("nan"),
         "same_day_hit_rate": _rate(judged & (o.tier == TIER_SAME_DAY), hit),
         "next_day_hit_rate": _rate(judged & (o.tier == TIER_NEXT_DAY), hit),
-        "second_day_hit_rate": _rate(judged & (o.tier == TIER_SECOND_DAY), hit),
+        # second-day deadlines of the measured days fall in the drain, which runs on long enough to judge them
+        "second_day_hit_rate": _rate(measured & (o.promised_by <= out.end_min) & (o.tier == TIER_SECOND_DAY), hit),
         "promise_kept_rate": _rate(judged, hit),
         "judged_orders": int(np.count_nonzero(judged)),
         "missed_orders": int(np.count_nonzero(missed)),
@@ -125,13 +120,20 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
         "delivered_share": float(np.mean(~np.isnan(o.delivered[measured]))) if n else float("nan"),
         "in_flight_at_end": int(np.count_nonzero(np.isnan(o.delivered) & np.isnan(o.returned))),
     }
+    same_day = judged & (o.tier == TIER_SAME_DAY)
+    missed_same = same_day & (hit == 0)
+    absent = missed_same & (o.failed_attempts > 0) & (o.out_for_delivery < o.promised_by)  # first attempt failed in time
+    n_missed_same = int(np.count_nonzero(missed_same))
+    k["missed_customer_absent_share"] = float(np.count_nonzero(absent)) / n_missed_same if n_missed_same else float("nan")
+    k["same_day_hit_rate_ops"] = _rate(same_day, np.where(absent, 1, hit))
     util = utilizations(cfg, out, t0)
     k.update(util)
     k.update(costs(cfg, out, t0, measured, int(np.count_nonzero(missed))))
     k.update(stage_stats(out, measured, t0))
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
-    k["bottleneck"] = bottleneck(out, missed)
+    k["bottleneck"], shares = bottleneck(cfg, out, missed)
+    k.update({f"bottleneck_{stage}_share": share for stage, share in shares.items()})
     k.update(services.kpis(cfg, KpiContext(out, measured, judged, hit, t0)))
     for r, name in enumerate(cfg.city.regions[1:], start=1):  # nearby cities: next-day hit rate per destination
         k[f"next_day_hit_rate_{name}"] = _rate(judged & (o.region == r) & (o.tier == TIER_NEXT_DAY), hit)
@@ -307,20 +309,72 @@ def stage_stats(out: ModelOutput, measured: np.ndarray, t0: float) -> dict[str, 
     return k
 
 
-def bottleneck(out: ModelOutput, missed: np.ndarray) -> str:
-    """The stage in which missed orders waited longest in total ('none' when nothing was missed)."""
-    if not missed.any():
-        return "none"
-    lost = missed_time_by_stage(out, missed)
-    return max(lost, key=lost.get)
+def _next_at_or_after(t: np.ndarray, timetable: np.ndarray) -> np.ndarray:
+    """The first timetable entry >= t (inf when none; NaN stays NaN)."""
+    pos = np.searchsorted(timetable, np.nan_to_num(t, nan=np.inf), side="left")
+    out = np.append(timetable, np.inf)[pos]
+    return np.where(np.isnan(t), np.nan, out)
 
 
-def missed_time_by_stage(out: ModelOutput, missed: np.ndarray) -> dict[str, float]:
-    """Total queueing minutes of missed orders per stage (what `bottleneck` ranks)."""
+def _on_shift_minutes(shifts: ShiftLog, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per interval [a, b): the minutes in which at least one of these shifts is on (daily pattern)."""
+    if len(shifts) == 0:
+        return np.zeros(a.size)
+    minute = np.arange(int(MIN_PER_DAY)) + 0.5
+    pattern = np.unique(np.column_stack([shifts.start, shifts.end]), axis=0)  # the distinct daily shifts
+    on = on_duty_mask(pattern[:, 0], pattern[:, 1], minute).any(axis=0)
+    cum = np.concatenate([[0.0], np.cumsum(on)])
+
+    def upto(t: np.ndarray) -> np.ndarray:
+        return np.floor(t / MIN_PER_DAY) * cum[-1] + np.interp(t % MIN_PER_DAY, np.arange(cum.size), cum)
+
+    return np.clip(upto(b) - upto(a), 0.0, None)
+
+
+def resource_waits(cfg: SimConfig, out: ModelOutput) -> dict[str, np.ndarray]:
+    """Per stage and order, minutes spent waiting for a busy resource — a picker, a pickup round with room, the
+    sorter, room on a truck, a courier on shift — not for a timetable (the next round, wave or departure) or
+    for the night. An order still waiting when the clock stops counts until then."""
+    o, end = out.orders, out.end_min
+    days = int(np.ceil(end / MIN_PER_DAY)) + 1
+
+    def until(start: np.ndarray, ready: np.ndarray) -> np.ndarray:
+        w = np.where(np.isnan(start), end, start) - ready
+        return np.where(np.isnan(ready) | (ready > end), 0.0, np.clip(w, 0.0, None))
+
+    stock, merchant = o.source == SOURCE_WAREHOUSE, o.source == SOURCE_MERCHANT
+    first_round = _next_at_or_after(np.where(merchant, o.created, np.nan), daily_times(cfg.pickup.rounds, days))
+    released = o.arrived_sort if not cfg.sorting.waves else _next_at_or_after(o.arrived_sort, daily_times(cfg.sorting.waves, days))
+    first_truck = np.full(len(o), np.nan)
+    home = o.region == 0
+    first_truck[home] = _next_at_or_after(o.sorted[home], daily_times(cfg.linehaul.station_departures, days))
+    for r, city in enumerate(cfg.city.nearby, start=1):
+        mine = o.region == r
+        first_truck[mine] = _next_at_or_after(o.sorted[mine], daily_times(city.departures, days))
+    slot_start, _ = services.deadline_bounds(cfg, out)
+    ready = o.arrived_station if slot_start is None else np.fmax(o.arrived_station, slot_start)
+    out_at = np.where(np.isnan(o.out_for_delivery), end, o.out_for_delivery)
+    lastmile = np.where(
+        home & ~np.isnan(ready),
+        _on_shift_minutes(out.shifts.of("lastmile"), np.nan_to_num(ready), np.maximum(out_at, np.nan_to_num(ready))),
+        0.0,
+    )
     return {
-        stage: float(np.sum(_waits_until(entry, start, out.end_min)[missed]))
-        for stage, (entry, start, _) in stage_intervals(out).items()
+        "pick": np.where(stock, until(o.pick_start, o.created), 0.0),
+        "pickup": np.where(merchant, until(o.pick_start, first_round), 0.0),
+        "sort": until(o.sort_start, released),
+        "linehaul": until(o.departed, first_truck),
+        "lastmile": lastmile,
     }
+
+
+def bottleneck(cfg: SimConfig, out: ModelOutput, missed: np.ndarray) -> tuple[str, dict[str, float]]:
+    """The stage whose resource queue cost the missed orders most ('none' when nothing was missed or no missed
+    order waited for a resource), and each stage's share of those minutes."""
+    lost = {stage: float(np.sum(w[missed])) for stage, w in resource_waits(cfg, out).items()}
+    total = sum(lost.values())
+    shares = {stage: (v / total if total else float("nan")) for stage, v in lost.items()}
+    return (max(lost, key=lost.get) if missed.any() and total > 0 else "none"), shares
 
 
 def station_kpis(cfg: SimConfig, out: ModelOutput) -> dict[str, np.ndarray]:

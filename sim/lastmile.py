@@ -14,8 +14,9 @@ import math
 import numpy as np
 
 from .city import City
-from .clock import MIN_PER_DAY, ShiftHours, call_at, split_headcount
+from .clock import MIN_PER_DAY, ShiftHours, at_times, call_at, daily_times, split_headcount
 from .config.lastmile import LastmileConfig
+from .queueing import lindley_starts
 from .records import LogBook, OrderTable
 
 BHH_CONSTANT = 0.7124  # Beardwood-Halton-Hammersley: shortest tour ~ 0.7124 * sqrt(n * area)
@@ -175,26 +176,37 @@ class Station:
 
 
 class NearbyDelivery:
-    """A nearby city's own last mile, simplified: arrivals before its delivery start go out that day,
-    spread over `delivery_h`; with a capacity, parcels are delivered one after another at that rate."""
+    """A nearby city's own last mile, simplified: at its `delivery_start` each day its couriers take every parcel
+    that arrived before, each wanting a time spread over `delivery_h`; with a capacity (`parcels_per_hour`) they
+    deliver one after another at that rate (a FCFS queue over the wanted times). A failed attempt (the same draws
+    as the home city's) is retried on the next delivery day."""
 
-    def __init__(self, env, start_tod_min: float, delivery_h: float, u: np.ndarray, orders: OrderTable, parcels_per_hour: float = 0.0):
-        self.env, self.start_tod, self.delivery_min, self.u, self.orders = env, start_tod_min, delivery_h * 60.0, u, orders
+    def __init__(
+        self, env, start_tod_min: float, delivery_h: float, u: np.ndarray, orders: OrderTable, parcels_per_hour: float, days: int
+    ):
+        self.env, self.delivery_min, self.u, self.orders = env, delivery_h * 60.0, u, orders
         self.min_per_parcel = 60.0 / parcels_per_hour if parcels_per_hour > 0 else 0.0
-        self.free_at = 0.0
+        self.waiting = np.empty(0, dtype=np.int64)
+        at_times(env, daily_times([start_tod_min], days), self.deliver_day)
 
     def receive(self, idx: np.ndarray) -> None:
-        o, now = self.orders, self.env.now
-        day = now // MIN_PER_DAY
-        tod = now - day * MIN_PER_DAY
-        start = (day if tod < self.start_tod else day + 1) * MIN_PER_DAY + self.start_tod
-        o.arrived_station[idx] = now
-        o.out_for_delivery[idx] = start
-        o.last_out[idx] = start
-        spread = start + self.u[idx] * self.delivery_min
+        self.orders.arrived_station[idx] = self.env.now
+        self.waiting = np.concatenate([self.waiting, idx])
+
+    def deliver_day(self, start: float) -> None:
+        o, idx = self.orders, self.waiting
+        self.waiting = np.empty(0, dtype=np.int64)
+        if idx.size == 0:
+            return
+        wanted = start + self.u[idx] * self.delivery_min
+        order = np.argsort(wanted, kind="stable")
+        idx, wanted = idx[order], wanted[order]
+        done = wanted
         if self.min_per_parcel:
-            idx, spread = idx[np.argsort(spread, kind="stable")], np.sort(spread)
-            spread = np.maximum(spread, max(start, self.free_at) + self.min_per_parcel * np.arange(1, idx.size + 1))
-            self.free_at = float(spread[-1])
-        o.delivered[idx] = spread
-        o.attempts[idx] = 1
+            service = np.full(idx.size, self.min_per_parcel)
+            done = lindley_starts(wanted, service, start) + service
+        failed = o.failed_attempts[idx]
+        o.out_for_delivery[idx] = start
+        o.last_out[idx] = start + failed * MIN_PER_DAY
+        o.delivered[idx] = done + failed * MIN_PER_DAY
+        o.attempts[idx] = failed + 1

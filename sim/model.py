@@ -142,7 +142,8 @@ class Model:
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
         self.nearby = [
-            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour) for c in cfg.city.nearby
+            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour, days)
+            for c in cfg.city.nearby
         ]
 
     def _parcels_per_courier_min(self) -> float:

@@ -111,10 +111,19 @@ def test_bottleneck_moves_with_capacity(change, expected):
 
 
 def test_default_bottleneck_moves_when_its_capacity_moves(default_run):
-    before = default_run.kpis["bottleneck"]
-    assert before == "lastmile"
-    after = sim.run({"capacity": {"pickers": 70}}).kpis["bottleneck"]
-    assert after == "pick"
+    """The bottleneck is the resource queue that cost missed orders most: cut a resource and it becomes the label."""
+    assert default_run.kpis["bottleneck"] != "pick"
+    cases = {
+        "pick": {"pickers": 70},
+        "sort": {"sorter_per_hour": 4000},
+        "linehaul": {"truck_capacity": 300},
+        "lastmile": {"couriers_per_station": 20},
+    }
+    for stage, capacity in cases.items():
+        k = sim.run({"capacity": capacity}).kpis
+        assert k["bottleneck"] == stage, (capacity, k["bottleneck"])
+        assert k[f"bottleneck_{stage}_share"] > 0.5
+        assert sum(k[f"bottleneck_{s}_share"] for s in STAGES) == pytest.approx(1.0)
 
 
 def test_stage_columns_present(default_run):

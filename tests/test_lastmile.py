@@ -115,7 +115,12 @@ def test_nearby_cities_deliver_next_morning(small_run):
     nearby = o[(o["region"] != "changchun") & o["delivered"].notna()]
     start = nearby["out_for_delivery"].dt.strftime("%H:%M")
     assert (start == "08:00").all()
-    assert (nearby["delivered"] <= nearby["out_for_delivery"] + np.timedelta64(8, "h")).all()
+    first_try = nearby["attempts"] == 1
+    late = nearby.loc[first_try, "delivered"] - (nearby.loc[first_try, "out_for_delivery"] + np.timedelta64(8, "h"))
+    assert (late <= np.timedelta64(5, "m")).all(), "within the delivery hours, give or take the capacity's queue"
+    # a failed attempt is retried on the next delivery day
+    retried = nearby[~first_try]
+    assert len(retried) and ((retried["delivered"] - retried["out_for_delivery"]) >= np.timedelta64(1, "D")).all()
 
 
 def test_couriers_by_demand_keep_the_total_and_follow_the_parcels():

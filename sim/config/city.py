@@ -41,7 +41,12 @@ class NearbyCity:
     )
     delivery_start: TimeOfDay = spec(tod("08:00"), doc="the city's own couriers start delivering")
     local_delivery_h: float = spec(8.0, gt=0.0, le=24.0, doc="hours its couriers take to deliver a day's arrivals")
-    parcels_per_hour: float = spec(0.0, ge=0.0, le=1_000_000.0, doc="its couriers' capacity for our parcels (0: unlimited)")
+    parcels_per_hour: float = spec(
+        1000.0,
+        ge=0.0,
+        le=1_000_000.0,
+        doc="its couriers' capacity for our parcels (0: unlimited); defaults about 1.3x a day's volume / 8 h",
+    )
 
 
 def _default_warehouses() -> list[WarehouseSite]:
@@ -51,9 +56,9 @@ def _default_warehouses() -> list[WarehouseSite]:
 def _default_nearby() -> list[NearbyCity]:
     # Expressway times from Changchun (about 110, 120 and 170 km); an afternoon and a night truck.
     return [
-        NearbyCity("jilin", 0.06, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0),
-        NearbyCity("siping", 0.04, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0),
-        NearbyCity("songyuan", 0.03, 2.5, tods("14:00", "23:00"), tod("08:00"), 8.0),
+        NearbyCity("jilin", 0.06, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0, 1000.0),
+        NearbyCity("siping", 0.04, 1.75, tods("14:00", "23:00"), tod("08:00"), 8.0, 700.0),
+        NearbyCity("songyuan", 0.03, 2.5, tods("14:00", "23:00"), tod("08:00"), 8.0, 500.0),
     ]
 
 
