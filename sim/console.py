@@ -20,8 +20,10 @@ _ROWS = (
     ("sorter_utilization", "utilisation: sorter", "pct"),
     ("truck_utilization", "utilisation: trucks", "pct"),
     ("courier_utilization", "utilisation: couriers", "pct"),
+    ("overtime_hours", "overtime (hours)", "{:,.0f}"),
     ("cost_per_order", "cost per order (CNY)", "{:.2f}"),
-    ("bottleneck", "bottleneck (where misses waited)", "{}"),
+    ("cost_per_delivered_order", "cost per delivered order (CNY)", "{:.2f}"),
+    ("bottleneck", "bottleneck (resource queue)", "{}"),
 )
 
 

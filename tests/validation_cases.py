@@ -138,9 +138,10 @@ def warmup_comparison(case: Case, replications: int = 100, window_hours: float =
 
 
 def little_runs(replications: int = 5) -> list:
-    """Default-city runs whose measured window starts and ends in the same periodic state (two warm-up days)."""
+    """Default-city runs whose measured window starts and ends in the same periodic state (two warm-up days), with a
+    drain long enough for parcels retried on later days (nearby cities redeliver a day later) to finish."""
     return [
-        sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "output": {"progress": False, "sample_min": 5.0}})
+        sim.run({"seed": s, "horizon_days": 4, "warmup_days": 2, "drain_hours": 96, "output": {"progress": False, "sample_min": 5.0}})
         for s in range(1, replications + 1)
     ]
 
