@@ -19,6 +19,7 @@ from sim.demand import generate_orders
 from sim.lastmile import tour_minutes
 from sim.model import spawn_streams
 from sim.records import SOURCE_MERCHANT
+from sim.schema import TimeOfDay
 
 
 def run_naive(config: SimConfig | dict | None = None) -> dict:
@@ -36,7 +37,7 @@ def run_naive(config: SimConfig | dict | None = None) -> dict:
         streams,
     )
     day_end = float(cfg.promise.day_end)
-    cutoff = float(cfg.cutoff["time"])
+    cutoff = float(TimeOfDay.parse(cfg.cutoff["time"]))
     tod = o.created % MIN_PER_DAY
     same_day = (o.region == 0) & (tod < cutoff)
     promised = (o.created // MIN_PER_DAY + np.where(same_day, 0, 1)) * MIN_PER_DAY + day_end

@@ -331,47 +331,47 @@ def _on_shift_minutes(shifts: ShiftLog, a: np.ndarray, b: np.ndarray) -> np.ndar
     return np.clip(upto(b) - upto(a), 0.0, None)
 
 
-def resource_waits(cfg: SimConfig, out: ModelOutput) -> dict[str, np.ndarray]:
-    """Per stage and order, minutes spent waiting for a busy resource — a picker, a pickup round with room, the
-    sorter, room on a truck, a courier on shift — not for a timetable (the next round, wave or departure) or
-    for the night. An order still waiting when the clock stops counts until then."""
+def resource_waits(cfg: SimConfig, out: ModelOutput, idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per stage, for the orders `idx` (all by default), minutes spent waiting for a busy resource — a picker, a
+    pickup round with room, the sorter, room on a truck, a courier on shift — not for a timetable (the next round,
+    wave or departure) or for the night. An order still waiting when the clock stops counts until then."""
     o, end = out.orders, out.end_min
+    idx = np.arange(len(o)) if idx is None else idx
     days = int(np.ceil(end / MIN_PER_DAY)) + 1
+    created, source, region = o.created[idx], o.source[idx], o.region[idx]
+    pick_start, arrived_sort, sorted_ = o.pick_start[idx], o.arrived_sort[idx], o.sorted[idx]
 
     def until(start: np.ndarray, ready: np.ndarray) -> np.ndarray:
         w = np.where(np.isnan(start), end, start) - ready
         return np.where(np.isnan(ready) | (ready > end), 0.0, np.clip(w, 0.0, None))
 
-    stock, merchant = o.source == SOURCE_WAREHOUSE, o.source == SOURCE_MERCHANT
-    first_round = _next_at_or_after(np.where(merchant, o.created, np.nan), daily_times(cfg.pickup.rounds, days))
-    released = o.arrived_sort if not cfg.sorting.waves else _next_at_or_after(o.arrived_sort, daily_times(cfg.sorting.waves, days))
-    first_truck = np.full(len(o), np.nan)
-    home = o.region == 0
-    first_truck[home] = _next_at_or_after(o.sorted[home], daily_times(cfg.linehaul.station_departures, days))
+    stock, merchant = source == SOURCE_WAREHOUSE, source == SOURCE_MERCHANT
+    first_round = _next_at_or_after(np.where(merchant, created, np.nan), daily_times(cfg.pickup.rounds, days))
+    released = arrived_sort if not cfg.sorting.waves else _next_at_or_after(arrived_sort, daily_times(cfg.sorting.waves, days))
+    first_truck = np.full(idx.size, np.nan)
+    home = region == 0
+    first_truck[home] = _next_at_or_after(sorted_[home], daily_times(cfg.linehaul.station_departures, days))
     for r, city in enumerate(cfg.city.nearby, start=1):
-        mine = o.region == r
-        first_truck[mine] = _next_at_or_after(o.sorted[mine], daily_times(city.departures, days))
+        mine = region == r
+        first_truck[mine] = _next_at_or_after(sorted_[mine], daily_times(city.departures, days))
     slot_start, _ = services.deadline_bounds(cfg, out)
-    ready = o.arrived_station if slot_start is None else np.fmax(o.arrived_station, slot_start)
-    out_at = np.where(np.isnan(o.out_for_delivery), end, o.out_for_delivery)
-    lastmile = np.where(
-        home & ~np.isnan(ready),
-        _on_shift_minutes(out.shifts.of("lastmile"), np.nan_to_num(ready), np.maximum(out_at, np.nan_to_num(ready))),
-        0.0,
-    )
+    ready = o.arrived_station[idx] if slot_start is None else np.fmax(o.arrived_station[idx], slot_start[idx])
+    out_at = np.where(np.isnan(o.out_for_delivery[idx]), end, o.out_for_delivery[idx])
+    ready0 = np.nan_to_num(ready)
+    on_shift = _on_shift_minutes(out.shifts.of("lastmile"), ready0, np.maximum(out_at, ready0))
     return {
-        "pick": np.where(stock, until(o.pick_start, o.created), 0.0),
-        "pickup": np.where(merchant, until(o.pick_start, first_round), 0.0),
-        "sort": until(o.sort_start, released),
-        "linehaul": until(o.departed, first_truck),
-        "lastmile": lastmile,
+        "pick": np.where(stock, until(pick_start, created), 0.0),
+        "pickup": np.where(merchant, until(pick_start, first_round), 0.0),
+        "sort": until(o.sort_start[idx], released),
+        "linehaul": until(o.departed[idx], first_truck),
+        "lastmile": np.where(home & ~np.isnan(ready), on_shift, 0.0),
     }
 
 
 def bottleneck(cfg: SimConfig, out: ModelOutput, missed: np.ndarray) -> tuple[str, dict[str, float]]:
     """The stage whose resource queue cost the missed orders most ('none' when nothing was missed or no missed
     order waited for a resource), and each stage's share of those minutes."""
-    lost = {stage: float(np.sum(w[missed])) for stage, w in resource_waits(cfg, out).items()}
+    lost = {stage: float(np.sum(w)) for stage, w in resource_waits(cfg, out, np.flatnonzero(missed)).items()}
     total = sum(lost.values())
     shares = {stage: (v / total if total else float("nan")) for stage, v in lost.items()}
     return (max(lost, key=lost.get) if missed.any() and total > 0 else "none"), shares

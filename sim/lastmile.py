@@ -147,10 +147,10 @@ class Station:
                     self._wakeup = env.event()
                 yield self._wakeup
                 continue
-            latest_end = shift.end_after(now) + self.overtime_min
-            plan = self.plan_tour(self.queue[: cfg.tour_capacity], now, latest_end)
+            shift_end = shift.end_after(now)
+            plan = self.plan_tour(self.queue[: cfg.tour_capacity], now, shift_end + self.overtime_min)
             if plan is None:  # not even one parcel can be delivered within the overtime cap: home until the next shift
-                yield env.timeout(shift.next_on_duty(shift.end_after(now)) - now)
+                yield env.timeout(shift.next_on_duty(shift_end) - now)
                 continue
             load, duration, offsets, own_parcels, own_min = plan
             self.queue = self.queue[load.size :]
@@ -166,8 +166,8 @@ class Station:
             o.returned[load[refused]] = now + offsets[refused]
             slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
             self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k))
-            if now + duration > shift.end_after(now):
-                self.log.overtime.append(("lastmile", self.sid, k, shift.end_after(now), now + duration))
+            if now + duration > shift_end:
+                self.log.overtime.append(("lastmile", self.sid, k, shift_end, now + duration))
             yield env.timeout(duration)
             if not ok.all():
                 retry = load[~ok]

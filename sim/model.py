@@ -205,6 +205,7 @@ class Model:
                 t = min(t + step_min, self.end_min)
                 self.env.run(until=t)
                 progress(t)
+        self.warehouses.log_overtime()
         # work scheduled past the end of the clock did not happen
         o = self.orders
         for name in OrderTable.STAGE_COLUMNS[1:]:

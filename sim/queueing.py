@@ -73,7 +73,31 @@ class ServerPool:
             return starts, None
         if self.always_on:
             return self._serve_always_on(arrivals.tolist(), service.tolist()), None
+        if self.servers == 1:
+            return self._serve_one_with_shift(arrivals, service), np.zeros(n, dtype=np.int16)
         return self._serve_with_shifts(arrivals.tolist(), service.tolist())
+
+    def _serve_one_with_shift(self, arrivals: np.ndarray, service: np.ndarray) -> np.ndarray:
+        """One server with a daily shift: the vectorised Lindley recursion within each shift, the work that would
+        not fit (by the shift's end, and within the overtime cap) carried to the next shift; a loop per shift, not per order."""
+        shift, cap = self.shifts[0], self.overtime_max_min
+        free, _ = self._free[0]
+        starts, i, n = np.empty(arrivals.size), 0, arrivals.size
+        while i < n:
+            begin = shift.next_on_duty(max(free, float(arrivals[i])))
+            end = shift.end_after(begin)
+            s = lindley_starts(arrivals[i:], service[i:], begin)
+            fits = (s < end) & (s + service[i:] <= end + cap)
+            k = int(np.argmin(fits)) if not fits.all() else s.size
+            if k == 0 and s[0] == begin and begin % MIN_PER_DAY == shift.start:
+                k = 1  # longer than a whole shift and its overtime: started at the shift's start anyway
+            starts[i : i + k] = s[:k]
+            free = float(s[k - 1] + service[i + k - 1]) if k else free
+            i += k
+            if i < n:  # the rest waits for the next shift
+                free = max(free, shift.next_on_duty(end))
+        self._free[0] = (free, 0)
+        return starts
 
     def _serve_always_on(self, arrivals: list[float], service: list[float]) -> np.ndarray:
         heap, replace = self._free, heapq.heapreplace

@@ -52,8 +52,15 @@ class Warehouses:
             o.picked[mine] = starts + o.pick_service_min[mine]
             if pickers is not None:
                 o.picker[mine] = pickers
-                self.log.overtime += [("pick", w, k, e, u) for k, e, u in pool.overtime(starts, o.picked[mine], pickers)]
             self.hand_on(mine)
+
+    def log_overtime(self) -> None:
+        """At the end of the run: each picker's work past a shift's end, from the picks (one pass per DC)."""
+        o = self.orders
+        for w, pool in enumerate(self.pools):
+            mine = np.flatnonzero((o.warehouse == w) & (o.picker >= 0) & ~np.isnan(o.pick_start))
+            late = pool.overtime(o.pick_start[mine], o.picked[mine], o.picker[mine])
+            self.log.overtime += [("pick", w, k, e, u) for k, e, u in late]
 
     def shuttle(self, idx: np.ndarray) -> None:
         """Picked parcels ride their DC's next shuttle to the sorting centre (stamps `arrived_sort`)."""

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from queueing_theory import erlang_c
 from scipy import stats
 
@@ -111,3 +113,26 @@ def test_mmc_mean_wait_agrees_with_erlang_c(c, rho):
     assert abs(means.mean() - theory) <= half, (
         f"M/M/{c} rho={rho}: simulated Wq {means.mean():.4f} ± {half:.4f} (95% CI), Erlang C {theory:.4f}"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(0, 1439),
+    end=st.integers(0, 1439),
+    cap=st.sampled_from([0.0, 30.0, 120.0, float("inf")]),
+    mean=st.sampled_from([1.0, 20.0, 200.0]),
+    n=st.integers(1, 300),
+    seed=st.integers(0, 2**16),
+)
+def test_one_server_with_a_shift_matches_the_general_recursion(start, end, cap, mean, n, seed):
+    """The vectorised one-server path (a Lindley recursion per shift) gives exactly the general loop's starts."""
+    if start == end:
+        return
+    rng = np.random.default_rng(seed)
+    arrivals, service = np.sort(rng.uniform(0, 4 * 1440, n)), rng.exponential(mean, n)
+    fast, loop = ServerPool([ShiftHours(start, end)], overtime_max_min=cap), ServerPool([ShiftHours(start, end)], overtime_max_min=cap)
+    cut = n // 2
+    got = np.concatenate([fast.serve(arrivals[:cut], service[:cut])[0], fast.serve(arrivals[cut:], service[cut:])[0]])
+    halves = ((arrivals[:cut], service[:cut]), (arrivals[cut:], service[cut:]))
+    want = np.concatenate([loop._serve_with_shifts(a.tolist(), s.tolist())[0] for a, s in halves])
+    np.testing.assert_allclose(got, want)
