@@ -65,20 +65,19 @@ class Cluster:
             raise ConfigError(
                 "results.cluster", address, f"no Dask scheduler answered within {CONNECT_TIMEOUT_S} s ({type(exc).__name__})"
             ) from None
-        self.address = address
-        self._core, self._parallel = _core, _core.Parallel
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        threads = sum(w.get("nthreads", 0) for w in workers.values())
+        log.info("jobs go to the Dask cluster at %s: %d workers, %d threads", address, len(workers), threads)
+        if not workers:
+            log.warning("the Dask scheduler at %s has no worker yet: jobs wait until one connects", address)
 
         def parallel_on_dask(**kwargs: Any) -> Any:
             kwargs.pop("backend", None)  # the launcher's hard-coded "loky"
             with joblib.parallel_config(backend="dask"):  # joblib's dask backend, on the default client: the one just connected
                 return joblib.Parallel(**kwargs)
 
+        self._core, self._parallel = _core, _core.Parallel
         _core.Parallel = parallel_on_dask
-        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
-        threads = sum(w.get("nthreads", 0) for w in workers.values())
-        log.info("jobs go to the Dask cluster at %s: %d workers, %d threads", address, len(workers), threads)
-        if not workers:
-            log.warning("the Dask scheduler at %s has no worker yet: jobs wait until one connects", address)
 
     def close(self) -> None:
         self._core.Parallel = self._parallel

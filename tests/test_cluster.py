@@ -206,13 +206,13 @@ def smoke_on_cluster(cluster, tmp_path_factory):
             time.sleep(0.2)
     finally:
         stop(proc, signal.SIGKILL)
-    return results, proc.returncode, out.read_text(), err.read_text(), seen, listening
+    return results, proc.returncode, out.read_text(), err.read_text(), seen, listening, proc.pid
 
 
 @pytest.mark.cluster
 @needs_dask
 def test_sweep_runs_on_both_workers_and_lands_in_results_uri(cluster, smoke_on_cluster):
-    results, code, out, err, _, _ = smoke_on_cluster
+    results, code, out, err, *_ = smoke_on_cluster
     assert code == 0, err[-3000:]
     assert "8 of 8 runs ok" in out
     assert f"jobs go to the Dask cluster at {cluster.address}: 2 workers" in out + err
@@ -229,10 +229,12 @@ def test_sweep_runs_on_both_workers_and_lands_in_results_uri(cluster, smoke_on_c
 @pytest.mark.cluster
 @needs_dask
 def test_every_socket_of_the_cluster_and_the_sweep_is_on_loopback(cluster, smoke_on_cluster):
-    *_, seen, listening = smoke_on_cluster
+    *_, seen, listening, sweep_pid = smoke_on_cluster
     listen = [s for s in seen if s[1] == "LISTEN"]
     # the scheduler: its TCP server and HTTP endpoints; each worker: its nanny, its server and HTTP endpoints
     assert len({s[0] for s in listen}) >= 5 and len(listen) >= 2 + 3 * 2, listen
+    assert not [s for s in listen if s[0] == sweep_pid], "the sweep's client only connects"
+    assert any(s[0] == sweep_pid for s in seen), "the sweep's connections to the scheduler were seen"
     outside = [s for s in seen if not loopback(s[2]) or (s[4] and not loopback(s[4]))]
     assert not outside, f"sockets off loopback: {outside}"
     if listening:  # ss agrees: every listening address of these processes is 127.0.0.1
