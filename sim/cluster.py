@@ -3,11 +3,12 @@ launcher's jobs to the workers of the Dask scheduler at that address instead of 
 
 hydra-joblib-launcher 1.2 hard-codes joblib's `loky` backend (`hydra.launcher.backend=dask` is overwritten),
 and Hydra accepts launchers only from the `hydra_plugins` package. So, for the length of a sweep, the launching
-process connects a `distributed.Client` and the launcher's `Parallel` is given joblib's `dask` backend; nothing
-else changes: each job runs `sim.sweep.run_sweep_job` on a worker and writes its own partition to `results.uri`
-(which every worker must reach: a shared folder or an object store on a real cluster), and a job lost with its
-worker is rescheduled by the scheduler on another one. Workers should run one thread each (`--nthreads 1`):
-Hydra keeps the job's config in a process-wide singleton, so two jobs must not share a process.
+process connects a `distributed.Client` and the launcher's `Parallel` is given joblib's `dask` backend, with every
+job sent to the scheduler at once, one job per task (and never joblib's shortcut of running a one-worker call in
+the calling process). Nothing else changes: each job runs `sim.sweep.run_sweep_job` on a worker and writes its own
+partition to `results.uri` (which every worker must reach: a shared folder or an object store on a real cluster),
+and a job lost with its worker is rescheduled by the scheduler on another one. Workers should run one thread each
+(`--nthreads 1`): Hydra keeps the job's config in a process-wide singleton, so two jobs must not share a process.
 
 Front-door code: imported by `sim.sweep`; `distributed` is imported only when a cluster is asked for.
 """
@@ -55,6 +56,7 @@ class Cluster:
             import distributed
             import joblib
             from hydra_plugins.hydra_joblib_launcher import _core
+            from joblib._dask import DaskDistributedBackend  # joblib's `dask` backend (joblib >= 0.12)
         except ImportError as exc:
             raise ConfigError(
                 "results.cluster", address, f"needs the `dask` extra: pip install -e '.[dask]' ({exc.name} is missing)"
@@ -71,10 +73,19 @@ class Cluster:
         if not workers:
             log.warning("the Dask scheduler at %s has no worker yet: jobs wait until one connects", address)
 
+        class SweepBackend(DaskDistributedBackend):
+            def effective_n_jobs(self, n_jobs: int) -> int:
+                """Every worker thread, and never 1: joblib runs a call of one job at a time in the calling process
+                (a one-worker cluster would get nothing). No wait for workers either: the jobs queue until some connect."""
+                return max(2, sum(self.client.ncores().values()))
+
+        client = self.client
+
         def parallel_on_dask(**kwargs: Any) -> Any:
-            kwargs.pop("backend", None)  # the launcher's hard-coded "loky"
-            with joblib.parallel_config(backend="dask"):  # joblib's dask backend, on the default client: the one just connected
-                return joblib.Parallel(**kwargs)
+            # every job to the scheduler at once, one job per task (a lost worker costs one job; workers that join
+            # later get work): the launcher's backend (hard-coded "loky"), n_jobs, pre_dispatch and batch_size give way
+            kwargs.update(backend=SweepBackend(client=client), pre_dispatch="all", batch_size=1)
+            return joblib.Parallel(**kwargs)
 
         self._core, self._parallel = _core, _core.Parallel
         _core.Parallel = parallel_on_dask

@@ -243,7 +243,7 @@ def test_every_socket_of_the_cluster_and_the_sweep_is_on_loopback(cluster, smoke
 
 @pytest.mark.cluster
 @needs_dask
-def test_killing_a_worker_mid_sweep_still_finishes_every_run(tmp_path):
+def test_killing_a_worker_mid_sweep_still_finishes_every_run_and_one_worker_gets_the_jobs(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     with local_cluster(tmp_path / "cluster") as cluster:
@@ -276,6 +276,15 @@ def test_killing_a_worker_mid_sweep_still_finishes_every_run(tmp_path):
             stop(cluster.workers[cluster.names[victim]], signal.SIGKILL)  # nanny and worker at once, as a lost node
             done_at_kill = {int(p.parent.name.split("=")[1]) for p in results.glob(summaries)}
             proc.wait(timeout=240)
+            # a cluster of one worker still gets the jobs (joblib runs a call with one worker in the calling process)
+            alone = subprocess.run(
+                sweep_command("+experiment=smoke", "seed=1", f"results.cluster={cluster.address}", f"results.uri={results}"),
+                cwd=tmp_path,
+                env=cluster.env,
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
         finally:
             stop(proc, signal.SIGKILL)
     out, err = out_file.read_text(), err_file.read_text()
@@ -290,6 +299,8 @@ def test_killing_a_worker_mid_sweep_still_finishes_every_run(tmp_path):
     assert set(summary.loc[~summary["run"].isin(done_at_kill), "worker"]) == {survivor}, "the rest, its job included, ran on the other"
     for path in (results / "adhoc").rglob("*.parquet"):
         pq.read_metadata(path)  # every visible Parquet file is whole
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert set(pd.read_parquet(only_sweep(results, "smoke") / "summary.parquet")["worker"]) == {survivor}
 
 
 @pytest.mark.cluster
