@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format clean bench bench-check bench-baseline validate docs test-ray test-optuna report-deps
+.PHONY: run test install lint format clean bench bench-check bench-baseline validate docs test-ray test-optuna test-cluster report-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,16 @@ install: $(STAMP)
 run: $(STAMP)  ## simulate the built-in city at its defaults and print the KPIs
 	$(BIN)/python -m sim $(ARGS)
 
-test: $(STAMP)  ## the test suite (benchmarks excluded)
-	$(BIN)/python -m pytest -m "not benchmark" $(PYTEST_ARGS)
+test: $(STAMP)  ## the test suite (benchmarks and the Dask cluster tests, `make test-cluster`, excluded)
+	$(BIN)/python -m pytest -m "not benchmark and not cluster" $(PYTEST_ARGS)
 
-test-ray: $(STAMP)  ## install the `ray` extra and run the sweep on a local Ray
+test-ray: $(STAMP)  ## install the `ray` extra; test the Ray launcher without starting Ray (a local Ray listens beyond 127.0.0.1)
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
-	$(BIN)/python -m pytest tests/test_sweep.py -k ray -v
+	$(BIN)/python -m pytest tests/test_cluster.py -k ray -v
+
+test-cluster: $(STAMP)  ## install the `dask` extra; sweeps on a Dask scheduler and two workers the tests start and stop on 127.0.0.1
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	$(BIN)/python -m pytest -m cluster tests/test_cluster.py -v
 
 test-optuna: $(STAMP)  ## install the `optuna` extra and run the policy search test
 	$(BIN)/python -m pip install --quiet -e ".[dev,optuna]"

@@ -23,9 +23,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
 from .api import run
+from .cluster import Cluster, worker_name
 from .config import load_config
 from .io import parquet_writer, summary_to_arrow
-from .schema import flatten
+from .schema import ConfigError, flatten
 from .store import SweepStore, config_hash, default_results_dir, local_path, os_problem
 
 log = logging.getLogger("sim.sweep")
@@ -105,6 +106,7 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         "overrides": json.dumps(overrides),
         "experiment": results.experiment,
         "sweep_id": results.sweep_id,
+        "worker": worker_name(),  # the Dask worker's address on a cluster (results.cluster), else host:pid
     }
     started = time.perf_counter()
     try:
@@ -249,6 +251,12 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         r = config.results
+        if r.get("cluster"):  # jobs go to a Dask scheduler's workers (sim/cluster.py); bad input stops here, nothing written
+            try:
+                _ACTIVE["cluster"] = Cluster(str(r.cluster), config.hydra.launcher)
+            except ConfigError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                sys.exit(2)
         store = SweepStore(r.uri, r.experiment, r.sweep_id)
         total = count_jobs(config)
         meta = store.read_json("sweep.json") or {"created": r.sweep_id, "launches": 0}
@@ -278,6 +286,8 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         store, progress, total = _ACTIVE.pop("store"), _ACTIVE.pop("progress"), _ACTIVE.pop("total")
         progress.finish()
+        if "cluster" in _ACTIVE:
+            _ACTIVE.pop("cluster").close()
         frame = store.summaries()
         failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
         runs = int(frame["run"].nunique()) if len(frame) else 0
