@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-DEFAULT_IGNORE = ("wall_s", "version", "sweep_id", "config_hash")
+DEFAULT_IGNORE = ("wall_s", "version", "sweep_id", "config_hash", "worker")
 KEY_COLUMN = "overrides"  # how sweep runs are matched
 MAX_LISTED = 20  # examples/items listed per section before "... and N more"
 

@@ -184,23 +184,6 @@ def test_submitit_local_launcher(tmp_path):
     assert (pd.read_parquet(only_sweep(tmp_path) / "summary.parquet")["status"] == "ok").all()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None or importlib.util.find_spec("ray") is None,
-    reason="the `ray` extra is not installed (make test-ray installs it)",
-)
-def test_ray_launcher_on_a_local_ray(tmp_path):
-    proc = sweep(
-        "+experiment=smoke",
-        "seed=1",
-        "hydra/launcher=ray",
-        "+hydra.launcher.ray.init.num_cpus=2",
-        f"results.uri={tmp_path}",
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (pd.read_parquet(only_sweep(tmp_path) / "summary.parquet")["status"] == "ok").all()
-
-
 def test_sweep_ids_sort_by_launch_and_stay_unique():
     ids = [new_sweep_id() for _ in range(50)]
     assert len(set(ids)) == 50 and ids == sorted(ids)
