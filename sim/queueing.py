@@ -22,7 +22,8 @@ def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) ->
         return arrivals.copy()
     cum = np.concatenate([[0.0], np.cumsum(service)[:-1]])
     # start_i = cum_i + max(free_at, max_{j<=i} (a_j - cum_j))
-    return cum + np.maximum(np.maximum.accumulate(arrivals - cum), free_at)
+    # the clamp removes rounding: cum + (a - cum) can land one ulp below a
+    return np.maximum(cum + np.maximum(np.maximum.accumulate(arrivals - cum), free_at), arrivals)
 
 
 class ServerPool:

@@ -136,3 +136,13 @@ def test_one_server_with_a_shift_matches_the_general_recursion(start, end, cap, 
     halves = ((arrivals[:cut], service[:cut]), (arrivals[cut:], service[cut:]))
     want = np.concatenate([loop._serve_with_shifts(a.tolist(), s.tolist())[0] for a, s in halves])
     np.testing.assert_allclose(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 500), free_at=st.floats(0.0, 100.0))
+def test_lindley_starts_never_before_arrival(seed, n, free_at):
+    """No start falls before its arrival, not even by a rounding ulp."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.sort(rng.uniform(0, 3000, n))
+    starts = lindley_starts(arrivals, rng.exponential(2.0, n), free_at)
+    assert (starts >= arrivals).all() and (starts >= free_at).all()
