@@ -20,6 +20,7 @@ from .io import (
     parquet_writer,
     stations_to_arrow,
     summary_to_arrow,
+    tours_to_arrow,
     utilization_to_arrow,
     write_together,
 )
@@ -81,6 +82,15 @@ class RunResult:
         return utilization_to_arrow(samples, self.config.start_date, __version__)
 
     @cached_property
+    def tours_table(self) -> pa.Table:
+        return tours_to_arrow(self.output.tours, self.config.start_date, __version__)
+
+    @property
+    def tours(self) -> pd.DataFrame:
+        """One row per courier tour: station, courier, start, end, parcels, stops, km, overtime."""
+        return self.tours_table.to_pandas()
+
+    @cached_property
     def stations_table(self) -> pa.Table:
         return stations_to_arrow(station_kpis(self.model_config or self.config, self.output), __version__)
 
@@ -112,6 +122,7 @@ class RunResult:
         tables = [
             ("utilization", self.utilization_table),
             ("stations", self.stations_table),
+            ("tours", self.tours_table),
             ("alerts", self.alerts_table),
             ("summary", self.summary_table),
         ]

@@ -226,6 +226,26 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
     return table.replace_schema_metadata(_metadata("utilization", version))
 
 
+def tours_to_arrow(tours, start_date: str, version: str) -> pa.Table:
+    """One row per courier tour (see docs/schema.md)."""
+    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    table = pa.table(
+        {
+            "station": pa.array(tours.station.astype(np.int64)),
+            "courier": pa.array(tours.courier.astype(np.int64)),
+            "start": _timestamps(tours.start, start_ms),
+            "end": _timestamps(tours.start + tours.duration_min, start_ms),
+            "parcels": pa.array(tours.parcels.astype(np.int64)),
+            "stops": pa.array(tours.stops),
+            "km": pa.array(tours.km, mask=np.isnan(tours.km)),
+            "doorstep_parcels": pa.array(tours.doorstep_parcels.astype(np.int64)),
+            "slot_parcels": pa.array(tours.slot_parcels.astype(np.int64)),
+            "overtime_min": pa.array(tours.overtime_min),
+        }
+    )
+    return table.replace_schema_metadata(_metadata("tours", version))
+
+
 def stations_to_arrow(rows: dict[str, np.ndarray], version: str) -> pa.Table:
     """One row per delivery station (see docs/schema.md)."""
     table = pa.table({name: pa.array(values) for name, values in rows.items()})

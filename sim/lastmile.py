@@ -31,6 +31,13 @@ def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: Lastm
     return cfg.load_min + 2 * approach + among_stops, cfg.load_min + approach, among_stops / n_parcels
 
 
+def tour_stops_km(n_parcels: int, n_own: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float]:
+    """(stops, km) of a tour: stops of about `parcels_per_stop` parcels plus one per own-stop (doorstep) parcel;
+    km among the stops (as `tour_minutes` reckons them) plus the approach out and back."""
+    stops = (n_parcels - n_own) / cfg.parcels_per_stop + n_own if n_own else max(1.0, n_parcels / cfg.parcels_per_stop)
+    return stops, BHH_CONSTANT * math.sqrt(stops * area_km2) + 2 * approach_km
+
+
 def tour_times(
     own_stop: np.ndarray, approach_km: float, area_km2: float, cfg: LastmileConfig, own_stop_min: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -165,7 +172,12 @@ class Station:
             o.delivered[load[ok & ~refused]] = now + offsets[ok & ~refused]
             o.returned[load[refused]] = now + offsets[refused]
             slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
-            self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k))
+            if cfg.service_mean_min is None:
+                stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.area_km2, cfg)
+            else:  # textbook tours: a drawn time, no geometry
+                stops, km = float(n), float("nan")
+            overtime = max(0.0, now + duration - shift_end)
+            self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k, stops, km, overtime))
             if now + duration > shift_end:
                 self.log.overtime.append(("lastmile", self.sid, k, shift_end, now + duration))
             yield env.timeout(duration)

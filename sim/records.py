@@ -131,6 +131,9 @@ class TourLog(Log):
     slot_parcels: np.ndarray = column(np.int32)  # parcels with a customer-chosen delivery slot
     station: np.ndarray = column(np.int32)
     courier: np.ndarray = column(np.int32)  # the courier within its station (its `server` in the `ShiftLog`)
+    stops: np.ndarray = column(float)
+    km: np.ndarray = column(float)  # among the stops plus the approach out and back (NaN for textbook tours)
+    overtime_min: np.ndarray = column(float)  # past the end of the courier's shift
 
     def by_station(self) -> TourLog:
         """The tours station by station (each station's in time order), the order station-by-station sums use."""

@@ -7,6 +7,7 @@
         orders/run=<n>/orders.parquet      Hive-partitioned: read every run at once
         utilization/run=<n>/utilization.parquet
         stations/run=<n>/stations.parquet
+        tours/run=<n>/tours.parquet
         runs/<n>/                          the run's Hydra folder (local results only)
 
 Every file is written under a temporary name and moved into place, so an interrupted sweep

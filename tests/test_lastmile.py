@@ -149,3 +149,14 @@ def test_couriers_where_the_parcels_are_even_out_station_hit_rates():
         assert stations["couriers"].sum() == 30 * 20 and stations["parcels"].sum() > 0
         spread[allocation] = stations["same_day_hit_rate"].max() - stations["same_day_hit_rate"].min()
     assert spread["by_demand"] < spread["uniform"], spread
+
+
+def test_tours_parquet_tells_each_tour(small_run):
+    """tours.parquet: one row per tour, its parcels delivered or attempted, within capacity and the overtime cap."""
+    t, o = small_run.tours, small_run.orders
+    cfg = small_run.config.lastmile
+    assert len(t) == len(small_run.output.tours) and (t["parcels"] <= cfg.tour_capacity).all()
+    assert (t["end"] > t["start"]).all() and (t["km"] > 0).all() and (t["stops"] >= 1).all()
+    assert (t["overtime_min"] <= cfg.overtime_max_h * 60 + 1e-6).all()
+    home = o[o["region"] == "changchun"]
+    assert t["parcels"].sum() == home["attempts"].sum(), "every attempt rode one tour"
