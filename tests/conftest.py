@@ -26,6 +26,19 @@ def small_config(**overrides) -> dict:
     return cfg
 
 
+# the same kind of small city as command-line overrides, for tests that run `python -m sim`
+SMALL_OVERRIDES = [
+    "demand.orders_per_day=2000",
+    "city.zones_x=4",
+    "city.zones_y=4",
+    "city.stations_x=2",
+    "city.stations_y=2",
+    "capacity.pickers=6",
+    "capacity.couriers_per_station=6",
+    "capacity.pickup_couriers=4",
+]
+
+
 @pytest.fixture(scope="session")
 def default_run() -> sim.RunResult:
     """The built-in city at its defaults (about half a second)."""

@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_OVERRIDES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,16 +23,7 @@ from sim.config import SimConfig
 from sim.schema import CEILING, ConfigError, TimeOfDay
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = [
-    "demand.orders_per_day=2000",
-    "city.zones_x=4",
-    "city.zones_y=4",
-    "city.stations_x=2",
-    "city.stations_y=2",
-    "capacity.pickers=6",
-    "capacity.couriers_per_station=6",
-    "capacity.pickup_couriers=4",
-]
+SMALL = SMALL_OVERRIDES
 
 
 @pytest.fixture(scope="module", autouse=True)
