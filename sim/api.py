@@ -92,7 +92,7 @@ class RunResult:
 
     @cached_property
     def stations_table(self) -> pa.Table:
-        return stations_to_arrow(station_kpis(self.model_config or self.config, self.output), __version__)
+        return stations_to_arrow(station_kpis(self.model_config or self.config, self.output, self._hit), __version__)
 
     @property
     def stations(self) -> pd.DataFrame:

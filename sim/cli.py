@@ -107,20 +107,8 @@ def _model_part(cfg: DictConfig) -> dict:
 
 
 def _one_line(exc: Exception) -> str:
-    """Hydra's multi-line composition errors condensed to one line."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    text, cause = str(exc), exc.__cause__
-    while cause is not None:
-        text, cause = text + "\n" + str(cause), cause.__cause__
-    options = getattr(exc, "options", None)
-    missing = getattr(exc, "missing_cfg_file", None)
-    if options and missing and "/" in missing:
-        group, _, name = missing.rpartition("/")
-        return f"config group '{group}' has no option '{name}': expected one of {', '.join(sorted(options))}"
-    if "is not in struct" in text:
-        key = text.split("full_key:", 1)[-1].split()[0] if "full_key:" in text else first
-        return f"config key '{key}' does not exist (see `python -m sim --cfg job` for the keys; add one with +{key}=...)"
-    return first
+    """The first line of a multi-line Hydra or OmegaConf error (`_composition_error` names the key where it can)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:

@@ -126,9 +126,10 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     n_missed_same = int(np.count_nonzero(missed_same))
     k["missed_customer_absent_share"] = float(np.count_nonzero(absent)) / n_missed_same if n_missed_same else float("nan")
     k["same_day_hit_rate_ops"] = _rate(same_day, np.where(absent, 1, hit))
-    util = utilizations(cfg, out, t0)
+    work = work_time(cfg, out, t0, horizon)
+    util = utilizations(cfg, out, t0, work)
     k.update(util)
-    k.update(costs(cfg, out, t0, measured, int(np.count_nonzero(missed))))
+    k.update(costs(cfg, out, t0, measured, int(np.count_nonzero(missed)), work))
     k.update(stage_stats(out, measured, t0))
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
@@ -144,10 +145,20 @@ def _in_period(times: np.ndarray, t0: float, horizon: float) -> np.ndarray:
     return (times >= t0) & (times < horizon)
 
 
+def _overtime_rows(out: ModelOutput, stage: str, a: float, b: float):
+    """(the stage's overtime log, one row per server and shift; each row's minutes within [a, b))."""
+    ot = out.overtime.of(stage).merged()
+    return ot, np.clip(np.minimum(ot.until, b) - np.maximum(ot.shift_end, a), 0.0, None)
+
+
 def _overtime_minutes(out: ModelOutput, stage: str, a: float, b: float) -> float:
     """Minutes of overtime (servers working past their shift's end) within [a, b)."""
-    ot = out.overtime.of(stage).merged()
-    return float(np.sum(np.clip(np.minimum(ot.until, b) - np.maximum(ot.shift_end, a), 0.0, None)))
+    return float(np.sum(_overtime_rows(out, stage, a, b)[1]))
+
+
+def _tour_minutes_until(tours, horizon: float) -> np.ndarray:
+    """Each tour's minutes, cut at the horizon."""
+    return np.minimum(tours.duration_min, horizon - tours.start)
 
 
 def _shift_minutes(out: ModelOutput, stage: str, a: float, b: float) -> float:
@@ -158,7 +169,7 @@ def _shift_minutes(out: ModelOutput, stage: str, a: float, b: float) -> float:
 def _pickup_minutes(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float) -> tuple[float, float, float]:
     """(courier-minutes out on rounds, paid shift minutes, overtime minutes) of the pickup couriers: a day's
     work beyond their paid hours (`costs.pickup_shift_h` each) is overtime."""
-    rounds = out.pickup_rounds.where(_in_period(out.pickup_rounds.time, t0, horizon))
+    rounds = out.pickup_rounds.between("time", t0, horizon)
     work = rounds.couriers * rounds.duration_min
     shift_per_day = cfg.capacity.pickup_couriers * cfg.costs.pickup_shift_h * 60.0
     days = np.floor(rounds.time / MIN_PER_DAY)
@@ -172,8 +183,7 @@ def work_time(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float) -> di
     o = out.orders
     picks = _in_period(o.pick_start, t0, horizon) & (o.warehouse >= 0)
     sorts = _in_period(o.sort_start, t0, horizon)
-    tours = out.tours.by_station()
-    tours = tours.where(_in_period(tours.start, t0, horizon))
+    tours = out.tours.by_station().between("start", t0, horizon)
     return {
         "pick": (
             float(np.sum(np.minimum(o.picked[picks], horizon) - o.pick_start[picks])),
@@ -187,19 +197,17 @@ def work_time(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float) -> di
             _overtime_minutes(out, "sort", t0, horizon),
         ),
         "lastmile": (
-            sum(np.minimum(tours.duration_min, horizon - tours.start).tolist()),
+            sum(_tour_minutes_until(tours, horizon).tolist()),
             _shift_minutes(out, "lastmile", t0, horizon),
             _overtime_minutes(out, "lastmile", t0, horizon),
         ),
     }
 
 
-def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float]:
-    """Busy time / paid time (shift plus overtime) over the measured days, per resource; trucks: load / capacity.
-    Each lies in [0, 1]."""
-    horizon = out.horizon_min
-    work = work_time(cfg, out, t0, horizon)
-    deps = driven(cfg, out, t0, horizon)
+def utilizations(cfg: SimConfig, out: ModelOutput, t0: float, work: dict) -> dict[str, float]:
+    """Busy time / paid time (shift plus overtime, `work_time`) over the measured days, per resource; trucks:
+    load / capacity. Each lies in [0, 1]."""
+    deps = driven(cfg, out.departures).between("time", t0, out.horizon_min)
     truck_cap = int(deps.capacity.sum())
 
     def ratio(stage: str) -> float:
@@ -219,19 +227,16 @@ def utilizations(cfg: SimConfig, out: ModelOutput, t0: float) -> dict[str, float
     return k
 
 
-def driven(cfg: SimConfig, out: ModelOutput, t0: float, horizon: float):
-    """The truck runs of [t0, horizon) actually driven: every timetabled one, or only loaded ones with `linehaul.cancel_empty`."""
-    d = out.departures
-    keep = _in_period(d.time, t0, horizon)
-    return d.where(keep & (d.load > 0) if cfg.linehaul.cancel_empty else keep)
+def driven(cfg: SimConfig, departures):
+    """The truck runs actually driven: every timetabled one, or only loaded ones with `linehaul.cancel_empty`."""
+    return departures.where(departures.load > 0) if cfg.linehaul.cancel_empty else departures
 
 
-def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, missed: int) -> dict[str, float]:
+def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, missed: int, work: dict) -> dict[str, float]:
     """Cost of the measured days (CNY): people paid for shifts and overtime (couriers by the hour, per parcel or
     both), the sorting centre per operating hour, trucks per run driven, and what failures cost: coupons for
     broken promises, returns, failed attempts. In total, per order and per delivered order."""
     c, horizon, o = cfg.costs, out.horizon_min, out.orders
-    work = work_time(cfg, out, t0, horizon)
 
     def pay(stage: str, rate: float, servers: float = 1.0) -> tuple[float, float]:
         _, shift, overtime = work[stage]
@@ -249,9 +254,7 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, mis
         "sorting": pay("sort", c.sorting_centre_per_hour, max(cfg.sorting.lines, 1)),  # lines share one centre's hours
     }
     n_st = cfg.city.stations_x * cfg.city.stations_y
-    runs = driven(cfg, out, t0, horizon)
-    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
-    failed_attempts = int(o.attempts[measured].sum()) - int(np.count_nonzero(done[measured] & (o.attempts[measured] > 0)))
+    runs = driven(cfg, out.departures).between("time", t0, horizon)
     totals = {
         "courier": parts["courier"][0] + piece,
         "picker": parts["picker"][0],
@@ -261,7 +264,7 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, mis
         "overtime": sum(p[1] for p in parts.values()),
         "missed_promises": missed * c.missed_promise_cny,
         "returns": int(np.count_nonzero(_in_period(o.returned, t0, horizon))) * c.return_handling_cny,
-        "failed_attempts": failed_attempts * c.failed_attempt_cny,
+        "failed_attempts": o.failed_attempts_made(measured) * c.failed_attempt_cny,
     }
     total = sum(totals.values())
     n, delivered = int(np.count_nonzero(measured)), int(np.count_nonzero(measured & ~np.isnan(o.delivered)))
@@ -377,23 +380,22 @@ def bottleneck(cfg: SimConfig, out: ModelOutput, missed: np.ndarray) -> tuple[st
     return (max(lost, key=lost.get) if missed.any() and total > 0 else "none"), shares
 
 
-def station_kpis(cfg: SimConfig, out: ModelOutput) -> dict[str, np.ndarray]:
-    """One row per delivery station over the measured days: parcels, couriers, utilisation, overtime, same-day hit rate."""
+def station_kpis(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np.ndarray]:
+    """One row per delivery station over the measured days: parcels, couriers, utilisation, overtime, same-day
+    hit rate (`hit` as `order_hits` gives it)."""
     o, t0, horizon = out.orders, cfg.measure_start_min, out.horizon_min
     n = cfg.city.stations_x * cfg.city.stations_y
     measured = (o.created >= t0) & (o.station >= 0)
-    hit = order_hits(cfg, out)
     judged = measured & (o.promised_by <= horizon) & (o.tier == TIER_SAME_DAY)
     st = np.where(o.station >= 0, o.station, 0)
-    tours = out.tours.where(_in_period(out.tours.start, t0, horizon))
-    busy = np.bincount(tours.station, weights=np.minimum(tours.duration_min, horizon - tours.start), minlength=n)
-    shifts, ot = out.shifts.of("lastmile"), out.overtime.of("lastmile").merged()
+    tours = out.tours.between("start", t0, horizon)
+    busy = np.bincount(tours.station, weights=_tour_minutes_until(tours, horizon), minlength=n)
+    shifts = out.shifts.of("lastmile")
+    ot, ot_rows = _overtime_rows(out, "lastmile", t0, horizon)
     shift_min = np.array(
         [on_duty_minutes(shifts.start[shifts.site == s], shifts.end[shifts.site == s], t0, horizon) for s in range(n)]
     )
-    ot_min = np.bincount(
-        ot.site, weights=np.clip(np.minimum(ot.until, horizon) - np.maximum(ot.shift_end, t0), 0.0, None), minlength=n
-    )
+    ot_min = np.bincount(ot.site, weights=ot_rows, minlength=n)
     judged_n = np.bincount(st[judged], minlength=n)
     hits = np.bincount(st[judged & (hit == 1)], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -451,10 +453,9 @@ def wip_samples(cfg: SimConfig, out: ModelOutput, sample_min: float) -> dict[str
             busy = _under_way(rounds.time, rounds.time + rounds.duration_min, at, rounds.couriers)
             servers = np.full(at.size, cfg.capacity.pickup_couriers)  # pickup couriers have no modelled shift
         elif stage == "linehaul":
-            d, loaded = out.departures, out.departures.load > 0
-            busy = _under_way(d.time[loaded], d.arrival[loaded], at)
-            runs = loaded if cfg.linehaul.cancel_empty else np.ones(len(d), dtype=bool)
-            servers = _under_way(d.time[runs], d.arrival[runs], at)  # truck runs under way (empty ones too, unless cancelled)
+            loaded, runs = out.departures.where(out.departures.load > 0), driven(cfg, out.departures)
+            busy = _under_way(loaded.time, loaded.arrival, at)
+            servers = _under_way(runs.time, runs.arrival, at)  # truck runs under way (empty ones too, unless cancelled)
         else:
             t = out.tours
             busy = _under_way(t.start, t.start + t.duration_min, at)

@@ -22,9 +22,14 @@ from .records import LogBook, OrderTable
 BHH_CONSTANT = 0.7124  # Beardwood-Halton-Hammersley: shortest tour ~ 0.7124 * sqrt(n * area)
 
 
+def tour_stops(n_parcels: int, n_own: int, cfg: LastmileConfig) -> float:
+    """Stops of a tour: about `parcels_per_stop` parcels each, and one per own-stop (doorstep) parcel."""
+    return (n_parcels - n_own) / cfg.parcels_per_stop + n_own if n_own else max(1.0, n_parcels / cfg.parcels_per_stop)
+
+
 def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float, float]:
     """(duration, time to the first stop, time per parcel after it) of a tour with n parcels."""
-    stops = max(1.0, n_parcels / cfg.parcels_per_stop)
+    stops = tour_stops(n_parcels, 0, cfg)
     per_km = 60.0 / cfg.courier_speed_kmh
     approach = approach_km * per_km
     among_stops = BHH_CONSTANT * math.sqrt(stops * area_km2) * per_km + stops * cfg.stop_service_min
@@ -34,7 +39,7 @@ def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: Lastm
 def tour_stops_km(n_parcels: int, n_own: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float]:
     """(stops, km) of a tour: stops of about `parcels_per_stop` parcels plus one per own-stop (doorstep) parcel;
     km among the stops (as `tour_minutes` reckons them) plus the approach out and back."""
-    stops = (n_parcels - n_own) / cfg.parcels_per_stop + n_own if n_own else max(1.0, n_parcels / cfg.parcels_per_stop)
+    stops = tour_stops(n_parcels, n_own, cfg)
     return stops, BHH_CONSTANT * math.sqrt(stops * area_km2) + 2 * approach_km
 
 
@@ -48,7 +53,7 @@ def tour_times(
     if n_own == 0:
         duration, first, per_parcel = tour_minutes(n, approach_km, area_km2, cfg)
         return duration, first + per_parcel * np.arange(1, n + 1), np.full(n, duration / n)
-    stops = (n - n_own) / cfg.parcels_per_stop + n_own
+    stops = tour_stops(n, n_own, cfg)
     per_km = 60.0 / cfg.courier_speed_kmh
     travel_per_stop = BHH_CONSTANT * math.sqrt(stops * area_km2) * per_km / stops
     times = np.where(own_stop, travel_per_stop + own_stop_min, (travel_per_stop + cfg.stop_service_min) / cfg.parcels_per_stop)

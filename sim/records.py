@@ -95,6 +95,12 @@ class OrderTable:
     def __len__(self) -> int:
         return len(self.created)
 
+    def failed_attempts_made(self, mask: np.ndarray) -> int:
+        """Delivery attempts made that failed, over the orders of `mask` (attempts less the one that succeeded)."""
+        done = ~np.isnan(self.delivered[mask]) | ~np.isnan(self.returned[mask])
+        attempts = self.attempts[mask]
+        return int(attempts.sum()) - int(np.count_nonzero(done & (attempts > 0)))
+
 
 def column(dtype: type | str = float):
     """A column of a log; `dtype` is its numpy type."""
@@ -113,6 +119,11 @@ class Log:
 
     def __len__(self) -> int:
         return len(getattr(self, dataclasses.fields(self)[0].name))
+
+    def between(self, column: str, a: float, b: float):
+        """The rows whose `column` lies in [a, b) (e.g. the tours that started in the measured days)."""
+        values = getattr(self, column)
+        return self.where((values >= a) & (values < b))
 
     def where(self, rows: np.ndarray):
         """The rows a boolean mask or an index array selects."""

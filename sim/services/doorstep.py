@@ -71,8 +71,7 @@ def order_columns(cfg, out) -> dict[str, tuple[str, np.ndarray]]:
 def kpis(cfg, ctx) -> dict[str, float]:
     """Courier time per parcel by mode, failed attempts, refusals."""
     o, nan = ctx.out.orders, float("nan")
-    tours = ctx.out.tours.by_station()
-    tours = tours.where((tours.start >= ctx.t0) & (tours.start < ctx.out.horizon_min))
+    tours = ctx.out.tours.by_station().between("start", ctx.t0, ctx.out.horizon_min)
     minutes, parcels = sum(tours.duration_min.tolist()), int(tours.parcels.sum())
     door_min, door_parcels = sum(tours.doorstep_min.tolist()), int(tours.doorstep_parcels.sum())
 
@@ -85,11 +84,10 @@ def kpis(cfg, ctx) -> dict[str, float]:
         "courier_hours_per_100_parcels_doorstep": per100(door_min, door_parcels),
     }
     measured = ctx.measured
-    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
     for suffix, mode in (("", measured), ("_standard", measured & ~o.doorstep), ("_doorstep", measured & o.doorstep)):
         attempts = int(o.attempts[mode].sum())
-        failed = attempts - int(np.count_nonzero(done[mode] & (o.attempts[mode] > 0)))
-        k[f"failed_attempt_rate{suffix}"] = failed / attempts if attempts else nan
+        k[f"failed_attempt_rate{suffix}"] = o.failed_attempts_made(mode) / attempts if attempts else nan
+    done = ~np.isnan(o.delivered) | ~np.isnan(o.returned)
     finished = measured & done
     k["refusal_rate"] = float(np.mean(~np.isnan(o.returned[finished]))) if finished.any() else nan
     k["tours_per_100_parcels"] = 100.0 * len(tours) / parcels if parcels else nan

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..clock import MIN_PER_DAY
+from ..policies.base import check_same_day_possible
 from ..records import CATEGORY_FRESH, TIER_NAMES
-from ..schema import ConfigError, TimeOfDay, spec
+from ..schema import TimeOfDay, spec
 from .base import Service
 
 
@@ -22,13 +23,8 @@ class FreshConfig:
 
 
 def validate(cfg) -> None:
-    cutoff = cfg.services.fresh.cutoff
-    if cutoff is not None and cutoff >= cfg.promise.day_end:
-        raise ConfigError(
-            "services.fresh.cutoff",
-            str(cutoff),
-            f"a same-day promise must be possible: the cutoff must come before promise.day_end ({cfg.promise.day_end})",
-        )
+    if cfg.services.fresh.cutoff is not None:
+        check_same_day_possible("services.fresh.cutoff", cfg.services.fresh.cutoff, cfg.promise.day_end)
 
 
 def active(cfg) -> bool:

@@ -143,11 +143,10 @@ def kpis(cfg, ctx) -> dict[str, float]:
     start, end = slot_bounds(cfg, o)
     if start is not None:
         slotted = measured & ~np.isnan(start) & (end <= ctx.out.horizon_min)
-        tours = ctx.out.tours
-        in_period = (tours.start >= ctx.t0) & (tours.start < ctx.out.horizon_min)
+        tours = ctx.out.tours.between("start", ctx.t0, ctx.out.horizon_min)
         k["slot_orders_share"] = float(np.mean(~np.isnan(start[measured]))) if n else nan
         k["slot_hit_rate"] = float(np.mean(ctx.hit[slotted] == 1)) if slotted.any() else nan
-        k["slot_tours"] = int(np.count_nonzero(in_period & (tours.slot_parcels > 0)))
+        k["slot_tours"] = int(np.count_nonzero(tours.slot_parcels > 0))
     else:
         k.update({"slot_orders_share": nan, "slot_hit_rate": nan, "slot_tours": nan})
     k["pickup_point_share"] = float(np.mean(o.pickup_point[measured])) if n else nan
