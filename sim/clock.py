@@ -70,9 +70,11 @@ class ShiftHours:
         if self.always:
             return True
         tod = t % MIN_PER_DAY
+        # `t - tod + end > t` is `tod < end` as `end_after` computes the shift's end: without it, a time one ulp
+        # before the end would be on duty in a shift that (rounded) already ended
         if self.start < self.end:
-            return self.start <= tod < self.end
-        return tod >= self.start or tod < self.end
+            return self.start <= tod < self.end and t - tod + self.end > t
+        return tod >= self.start or (tod < self.end and t - tod + self.end > t)
 
     def end_after(self, t: float) -> float:
         """For work started at `t` on duty, the end of that shift (inf when always on duty)."""

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from .records import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
 
-SCHEMA_VERSION = "3"  # 2: service columns in orders, alerts.parquet; 3: slot_start/slot_end, the pickup stage, servers at work
+SCHEMA_VERSION = "4"  # 2: service columns in orders, alerts.parquet; 3: slot_start/slot_end, the pickup stage, servers at
+# work; 4: stations.parquet, tours.parquet, territories, overtime and the cost of the work
 
 # (column in orders.parquet, OrderTable attribute) for the timestamp columns, in chain order
 TIMESTAMP_COLUMNS = (
@@ -78,6 +79,7 @@ def orders_to_arrow(
         "region": _labels(o.region[rows], regions),
         "zone": pa.array(zone, mask=zone < 0),
         "station": pa.array(station, mask=station < 0),
+        "territory": pa.array(o.territory[rows], mask=o.territory[rows] < 0),
         "category": _labels(o.category[rows], CATEGORY_NAMES),
         "source": _labels(o.source[rows], SOURCE_NAMES),
         "tier": _labels(o.tier[rows], TIER_NAMES),
@@ -233,6 +235,7 @@ def tours_to_arrow(tours, start_date: str, version: str) -> pa.Table:
         {
             "station": pa.array(tours.station.astype(np.int64)),
             "courier": pa.array(tours.courier.astype(np.int64)),
+            "territory": pa.array(tours.territory.astype(np.int64)),
             "start": _timestamps(tours.start, start_ms),
             "end": _timestamps(tours.start + tours.duration_min, start_ms),
             "parcels": pa.array(tours.parcels.astype(np.int64)),

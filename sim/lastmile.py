@@ -1,15 +1,14 @@
 """Last mile (派送): couriers of each delivery station run tours; nearby cities deliver with their own network.
 
-A courier on shift takes up to `tour_capacity` waiting parcels, most urgent first (the
-deadline the services say it works to, by default the promise), and drives a tour: load,
-approach, stops (travel by the Beardwood-Halton-Hammersley approximation of a shortest
-tour through the stops, plus service per stop), and return. A failed attempt (customer
-absent) brings the parcel back; it is retried on a later tour once `retry_after_min` has passed.
+A station's area is split into territories (片区), each order's address lying in one of them. A courier on
+shift takes the most urgent waiting parcel (the deadline the services say it works to, by default the
+promise) and up to `tour_capacity` of the next most urgent parcels of the same territory, and drives a tour:
+load, approach, stops (travel by `sim.tours.tour_length_km`, the expected shortest tour through the stops in
+the territory, times the road detour, plus service per stop), and return. A failed attempt (customer absent)
+brings the parcel back; it is retried on a later tour once `retry_after_min` has passed.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -18,8 +17,9 @@ from .clock import MIN_PER_DAY, ShiftHours, at_times, call_at, daily_times, spli
 from .config.lastmile import LastmileConfig
 from .queueing import lindley_starts
 from .records import LogBook, OrderTable
+from .tours import tour_length_km
 
-BHH_CONSTANT = 0.7124  # Beardwood-Halton-Hammersley: shortest tour ~ 0.7124 * sqrt(n * area)
+__all__ = ["NearbyDelivery", "Station", "couriers_by_station", "territories_by_station", "tour_length_km", "tour_minutes"]
 
 
 def tour_stops(n_parcels: int, n_own: int, cfg: LastmileConfig) -> float:
@@ -27,35 +27,40 @@ def tour_stops(n_parcels: int, n_own: int, cfg: LastmileConfig) -> float:
     return (n_parcels - n_own) / cfg.parcels_per_stop + n_own if n_own else max(1.0, n_parcels / cfg.parcels_per_stop)
 
 
-def tour_minutes(n_parcels: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float, float]:
+def among_stops_km(stops: float, territory_km2: float, cfg: LastmileConfig) -> float:
+    """Road km from the first stop of a tour to its last and back: the shortest tour through the stops, times the detour."""
+    return tour_length_km(stops, territory_km2) * cfg.road_detour
+
+
+def tour_minutes(n_parcels: int, approach_km: float, territory_km2: float, cfg: LastmileConfig) -> tuple[float, float, float]:
     """(duration, time to the first stop, time per parcel after it) of a tour with n parcels."""
     stops = tour_stops(n_parcels, 0, cfg)
     per_km = 60.0 / cfg.courier_speed_kmh
     approach = approach_km * per_km
-    among_stops = BHH_CONSTANT * math.sqrt(stops * area_km2) * per_km + stops * cfg.stop_service_min
+    among_stops = among_stops_km(stops, territory_km2, cfg) * per_km + stops * cfg.stop_service_min
     return cfg.load_min + 2 * approach + among_stops, cfg.load_min + approach, among_stops / n_parcels
 
 
-def tour_stops_km(n_parcels: int, n_own: int, approach_km: float, area_km2: float, cfg: LastmileConfig) -> tuple[float, float]:
+def tour_stops_km(n_parcels: int, n_own: int, approach_km: float, territory_km2: float, cfg: LastmileConfig) -> tuple[float, float]:
     """(stops, km) of a tour: stops of about `parcels_per_stop` parcels plus one per own-stop (doorstep) parcel;
     km among the stops (as `tour_minutes` reckons them) plus the approach out and back."""
     stops = tour_stops(n_parcels, n_own, cfg)
-    return stops, BHH_CONSTANT * math.sqrt(stops * area_km2) + 2 * approach_km
+    return stops, among_stops_km(stops, territory_km2, cfg) + 2 * approach_km
 
 
 def tour_times(
-    own_stop: np.ndarray, approach_km: float, area_km2: float, cfg: LastmileConfig, own_stop_min: float
+    own_stop: np.ndarray, approach_km: float, territory_km2: float, cfg: LastmileConfig, own_stop_min: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """(duration, delivery offsets from departure, courier minutes per parcel) of a tour carrying parcels in
     this order; a parcel flagged `own_stop` (音尊达 doorstep) is a stop of its own with `own_stop_min` of
     service. Each parcel's minutes are its own stop time plus an equal share of loading and the approach legs."""
     n, n_own = own_stop.size, int(np.count_nonzero(own_stop))
     if n_own == 0:
-        duration, first, per_parcel = tour_minutes(n, approach_km, area_km2, cfg)
+        duration, first, per_parcel = tour_minutes(n, approach_km, territory_km2, cfg)
         return duration, first + per_parcel * np.arange(1, n + 1), np.full(n, duration / n)
     stops = tour_stops(n, n_own, cfg)
     per_km = 60.0 / cfg.courier_speed_kmh
-    travel_per_stop = BHH_CONSTANT * math.sqrt(stops * area_km2) * per_km / stops
+    travel_per_stop = among_stops_km(stops, territory_km2, cfg) * per_km / stops
     times = np.where(own_stop, travel_per_stop + own_stop_min, (travel_per_stop + cfg.stop_service_min) / cfg.parcels_per_stop)
     approach = approach_km * per_km
     fixed = cfg.load_min + 2 * approach
@@ -74,6 +79,18 @@ def couriers_by_station(capacity, city: City) -> list[int]:
     return split_headcount(city.station_demand_share, total).tolist()
 
 
+def territories_by_station(cfg: LastmileConfig, couriers: list[int], area_km2: np.ndarray) -> np.ndarray:
+    """Each station's number of territories: `territories`, its area over `territory_km2` (rounded, at least
+    one), or by default one per courier; one for textbook tours (a drawn time, no geometry)."""
+    if cfg.service_mean_min is not None:
+        return np.ones(len(couriers), dtype=np.int64)
+    if cfg.territories is not None:
+        return np.full(len(couriers), cfg.territories, dtype=np.int64)
+    if cfg.territory_km2 is not None:
+        return np.maximum(1, np.rint(np.asarray(area_km2, dtype=float) / cfg.territory_km2)).astype(np.int64)
+    return np.maximum(1, np.asarray(couriers, dtype=np.int64))
+
+
 class Station:
     """A delivery station: parcels waiting in order of their deadline, and its couriers."""
 
@@ -87,23 +104,28 @@ class Station:
         orders: OrderTable,
         log: LogBook,
         hooks,
+        n_territories: int = 1,
         unit_work: np.ndarray | None = None,
     ):
         self.env, self.sid, self.cfg, self.orders, self.log, self.hooks = env, sid, cfg, orders, log, hooks
         self.unit_work = unit_work  # per-order drawn tour work when cfg.service_mean_min is set
         self.approach_km = float(city.station_approach_km[sid])
-        self.area_km2 = float(city.station_area_km2[sid])
+        self.n_territories = n_territories
+        self.territory_km2 = float(city.station_area_km2[sid]) / n_territories
         self.lead_min = cfg.load_min + self.approach_km * 60.0 / cfg.courier_speed_kmh  # departure to first stop
         self.overtime_min = cfg.overtime_max_h * 60.0
-        self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first
+        self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first (by deadline, then first come)
+        self.queue_territory = np.empty(0, dtype=np.int16)  # their territories
+        self.any_refused, self.any_slots = bool(orders.refused.any()), bool((orders.slot >= 0).any())
         self._wakeup = env.event()
         self.shifts = shifts
         log.shifts += [("lastmile", sid, k, w.start, w.end) for k, w in enumerate(shifts)]
         for k, w in enumerate(shifts):
             env.process(self.courier(k, w))
 
-    def receive(self, idx: np.ndarray) -> None:
-        """A truck unloads (or failed parcels become ready again); parcels the services hold wait until then."""
+    def receive(self, idx: np.ndarray, wake: bool = True) -> None:
+        """A truck unloads (or failed parcels become ready again); parcels the services hold wait until then.
+        Failed parcels do not call couriers back (`wake=False`): they ride with the next tour to their territory."""
         o = self.orders
         if np.isnan(o.arrived_station[idx[0]]):
             o.arrived_station[idx] = self.env.now
@@ -116,13 +138,33 @@ class Station:
                 idx = idx[~hold]
             if idx.size == 0:
                 return
-        self._enqueue(idx)
+        self._enqueue(idx, wake)
 
-    def _enqueue(self, idx: np.ndarray) -> None:
+    def _enqueue(self, idx: np.ndarray, wake: bool = True) -> None:
         merged = np.concatenate([self.queue, idx])
-        self.queue = merged[np.argsort(self.hooks.due(self.orders, merged), kind="stable")]
-        if not self._wakeup.triggered:
+        order = np.argsort(self.hooks.due(self.orders, merged), kind="stable")
+        self.queue = merged[order]
+        self.queue_territory = np.concatenate([self.queue_territory, self.orders.territory[idx]])[order]
+        if wake and not self._wakeup.triggered:
             self._wakeup.succeed()
+
+    def next_load(self) -> np.ndarray:
+        """Positions in the queue of the parcels a courier would load next: the most urgent parcel and the next
+        most urgent of its territory, up to `tour_capacity`."""
+        cap = self.cfg.tour_capacity
+        if self.n_territories == 1:
+            return np.arange(min(cap, self.queue.size))
+        territory = self.queue_territory
+        return np.flatnonzero(territory == territory[0])[:cap]
+
+    def take(self, positions: np.ndarray) -> None:
+        """Remove the parcels at these queue positions (loaded onto a tour)."""
+        if self.n_territories == 1:
+            self.queue, self.queue_territory = self.queue[positions.size :], self.queue_territory[positions.size :]
+        else:
+            keep = np.ones(self.queue.size, dtype=bool)
+            keep[positions] = False
+            self.queue, self.queue_territory = self.queue[keep], self.queue_territory[keep]
 
     def plan_tour(self, load: np.ndarray, now: float, latest_end: float):
         """(parcels, duration, delivery offsets, doorstep parcels, doorstep minutes) of the tour a courier starts now
@@ -136,16 +178,41 @@ class Station:
                 offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
                 duration = float(offsets[-1])
             elif own is None:
-                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.area_km2, cfg)
+                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.territory_km2, cfg)
                 offsets = first + per_parcel * np.arange(1, n + 1)
             else:
                 own_stop, stop_min = own
-                duration, offsets, minutes = tour_times(own_stop, self.approach_km, self.area_km2, cfg, stop_min)
+                duration, offsets, minutes = tour_times(own_stop, self.approach_km, self.territory_km2, cfg, stop_min)
                 own_parcels, own_min = int(own_stop.sum()), float(minutes[own_stop].sum())
             if now + duration <= latest_end:
                 return load, duration, offsets, own_parcels, own_min
             load = load[: n // 2]
         return None
+
+    def go_out(self, load: np.ndarray, now: float, offsets: np.ndarray) -> np.ndarray | None:
+        """Stamp a tour leaving now on its parcels (an attempt each; delivered, refused or failed at `now + offsets`);
+        the parcels whose attempt fails, to be retried (None: none)."""
+        o = self.orders
+        attempt = o.attempts[load] + 1
+        o.attempts[load] = attempt
+        if attempt.max() == 1:  # the usual tour: every parcel out for the first time
+            o.out_for_delivery[load] = now
+        else:
+            first_out = attempt == 1
+            o.out_for_delivery[load[first_out]] = now
+        o.last_out[load] = now
+        ok = attempt > o.failed_attempts[load]
+        if self.any_refused:
+            refused = ok & o.refused[load]
+            o.returned[load[refused]] = now + offsets[refused]
+            delivered = ok & ~refused
+            o.delivered[load[delivered]] = now + offsets[delivered]
+        elif ok.all():
+            o.delivered[load] = now + offsets
+            return None
+        else:
+            o.delivered[load[ok]] = now + offsets[ok]
+        return None if ok.all() else load[~ok]
 
     def courier(self, k: int, shift: ShiftHours):
         env, cfg, o = self.env, self.cfg, self.orders
@@ -160,36 +227,29 @@ class Station:
                 yield self._wakeup
                 continue
             shift_end = shift.end_after(now)
-            plan = self.plan_tour(self.queue[: cfg.tour_capacity], now, shift_end + self.overtime_min)
+            positions = self.next_load()
+            plan = self.plan_tour(self.queue[positions], now, shift_end + self.overtime_min)
             if plan is None:  # not even one parcel can be delivered within the overtime cap: home until the next shift
                 yield env.timeout(shift.next_on_duty(shift_end) - now)
                 continue
             load, duration, offsets, own_parcels, own_min = plan
-            self.queue = self.queue[load.size :]
+            territory = int(self.queue_territory[0])
+            self.take(positions[: load.size])
             n = load.size
-            attempt = o.attempts[load] + 1
-            o.attempts[load] = attempt
-            first_out = np.isnan(o.out_for_delivery[load])
-            o.out_for_delivery[load[first_out]] = now
-            o.last_out[load] = now
-            ok = attempt > o.failed_attempts[load]
-            refused = ok & o.refused[load]
-            o.delivered[load[ok & ~refused]] = now + offsets[ok & ~refused]
-            o.returned[load[refused]] = now + offsets[refused]
-            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
+            retry = self.go_out(load, now, offsets)
+            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0)) if self.any_slots else 0
             if cfg.service_mean_min is None:
-                stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.area_km2, cfg)
+                stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.territory_km2, cfg)
             else:  # textbook tours: a drawn time, no geometry
                 stops, km = float(n), float("nan")
             overtime = max(0.0, now + duration - shift_end)
-            self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k, stops, km, overtime))
+            self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k, stops, km, overtime, territory))
             if now + duration > shift_end:
                 self.log.overtime.append(("lastmile", self.sid, k, shift_end, now + duration))
             yield env.timeout(duration)
-            if not ok.all():
-                retry = load[~ok]
+            if retry is not None:
                 ready = env.timeout(cfg.retry_after_min)
-                ready.callbacks.append(lambda _ev, retry=retry: self.receive(retry))
+                ready.callbacks.append(lambda _ev, retry=retry: self.receive(retry, wake=False))
 
 
 class NearbyDelivery:

@@ -21,7 +21,7 @@ from .clock import MIN_PER_DAY, assign_shifts, call_at
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import gamma_times, generate_orders
-from .lastmile import NearbyDelivery, Station, couriers_by_station, tour_minutes
+from .lastmile import NearbyDelivery, Station, couriers_by_station, territories_by_station, tour_minutes
 from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
@@ -43,6 +43,7 @@ STREAMS = (
     "nearby_delivery",
     "lastmile_service",
     "services",
+    "territories",
 )
 
 # What each handoff of the chain does (a method `_<name>` of `Model`): the city's chain, and the textbook
@@ -122,7 +123,13 @@ class Model:
         self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min)
 
         # the chain, top to bottom
-        courier_shifts = [assign_shifts(cfg.lastmile.shifts, n) for n in couriers_by_station(cap, self.city)]
+        couriers = couriers_by_station(cap, self.city)
+        courier_shifts = [assign_shifts(cfg.lastmile.shifts, n) for n in couriers]
+        territories = territories_by_station(cfg.lastmile, couriers, self.city.station_area_km2)
+        self.territory_km2 = self.city.station_area_km2 / territories
+        home = o.station >= 0
+        u_territory = self.streams["territories"].random(len(o))
+        o.territory[home] = (u_territory[home] * territories[o.station[home]]).astype(np.int16)
         every_courier = [w for station in courier_shifts for w in station]
         starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
         state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min())
@@ -138,7 +145,8 @@ class Model:
             gamma_times(self.streams["lastmile_service"], 1.0, lm.service_cv, len(o)) if lm.service_mean_min is not None else None
         )
         self.stations = [
-            Station(env, s, lm, courier_shifts[s], self.city, o, self.log, self.hooks, tour_work) for s in range(self.city.n_stations)
+            Station(env, s, lm, courier_shifts[s], self.city, o, self.log, self.hooks, int(territories[s]), tour_work)
+            for s in range(self.city.n_stations)
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
         self.nearby = [
@@ -147,10 +155,11 @@ class Model:
         ]
 
     def _parcels_per_courier_min(self) -> float:
-        """Nominal courier throughput: a full tour from an average station, for the policies' capacity estimate."""
+        """Nominal courier throughput: a full tour from an average station in an average territory, for the policies'
+        capacity estimate."""
         lm = self.cfg.lastmile
         full_tour, _, _ = tour_minutes(
-            lm.tour_capacity, float(np.mean(self.city.station_approach_km)), float(np.mean(self.city.station_area_km2)), lm
+            lm.tour_capacity, float(np.mean(self.city.station_approach_km)), float(np.mean(self.territory_km2)), lm
         )
         return lm.tour_capacity / full_tour
 

@@ -42,6 +42,7 @@ class OrderTable:
     promised_by: np.ndarray = field(default=None)
     pick_start: np.ndarray = field(default=None)
     picked: np.ndarray = field(default=None)
+    territory: np.ndarray = field(default=None)  # courier territory (片区) within its station, -1 for nearby cities
     picker: np.ndarray = field(default=None)  # which picker of its DC (-1: a merchant order, or a pool always on duty)
     arrived_sort: np.ndarray = field(default=None)
     sort_start: np.ndarray = field(default=None)
@@ -91,6 +92,8 @@ class OrderTable:
             self.slot = np.full(n, -1, dtype=np.int8)
         if self.picker is None:
             self.picker = np.full(n, -1, dtype=np.int16)
+        if self.territory is None:
+            self.territory = np.full(n, -1, dtype=np.int16)
 
     def __len__(self) -> int:
         return len(self.created)
@@ -145,6 +148,7 @@ class TourLog(Log):
     stops: np.ndarray = column(float)
     km: np.ndarray = column(float)  # among the stops plus the approach out and back (NaN for textbook tours)
     overtime_min: np.ndarray = column(float)  # past the end of the courier's shift
+    territory: np.ndarray = column(np.int32)  # the territory (片区) of the station its stops lie in
 
     def by_station(self) -> TourLog:
         """The tours station by station (each station's in time order), the order station-by-station sums use."""

@@ -82,6 +82,14 @@ def unit_square_tour_length(n_stops) -> np.ndarray:
     return np.where(n <= 3.0, small, large)
 
 
+def _unit_square_scalar(n: float) -> float:
+    """`unit_square_tour_length` for one number, without numpy's per-call overhead."""
+    if n <= 3.0:
+        return 0.0 if n <= 1.0 else MEAN_PAIR_DISTANCE * (2.0 * (n - 1.0) if n <= 2.0 else 2.0 + (n - 2.0))
+    r = math.sqrt(n)
+    return BHH_CONSTANT * r * (1.0 + FIT_A1 / r + FIT_A2 / n + FIT_A3 / (n * n))
+
+
 def tour_length_km(n_stops, area_km2):
     """Expected length (km, straight line) of the shortest closed tour through `n_stops` stops placed uniformly
     at random in a square territory of `area_km2` km².
@@ -99,6 +107,10 @@ def tour_length_km(n_stops, area_km2):
 
     Scalars give a float; numpy arrays (of either argument, broadcast together) give an array.
     """
+    if isinstance(n_stops, (int, float)) and isinstance(area_km2, (int, float)):  # the simulator's per-tour call
+        if not (n_stops >= 0 and area_km2 >= 0):
+            raise ValueError("n_stops and area_km2 must be >= 0")
+        return math.sqrt(area_km2) * _unit_square_scalar(float(n_stops))
     area = np.asarray(area_km2, dtype=float)
     if np.any(np.isnan(area)) or np.any(area < 0):
         raise ValueError("area_km2 must be >= 0")

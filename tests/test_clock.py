@@ -23,6 +23,7 @@ from sim.clock import (
     shift_end_after,
 )
 from sim.config.shifts import Shift
+from sim.queueing import ServerPool
 from sim.schema import TimeOfDay
 
 DAY = int(MIN_PER_DAY)
@@ -261,3 +262,17 @@ def test_next_on_duty_walks_to_the_next_duty_minute(shift, t, fraction):
     while not on[minute % DAY]:
         minute += 1
     assert hours.next_on_duty(t) == minute
+
+
+def test_a_shift_end_that_rounds_onto_now_is_off_duty():
+    """Found by the utilisation property test (sorter at 300/h, 4.41 h of overtime): 3 days + the shift's end is
+    4584.651297846331 after rounding, and its time of day lies one ulp before `end`; on duty there would be a
+    shift that ends when it starts (the sorter's loop then never advanced)."""
+    hours = ShiftHours(300.0, 264.6512978463311)
+    t = 3 * MIN_PER_DAY + 264.6512978463311
+    assert hours.end_after(t) <= t
+    assert not hours.on_duty(t)
+    assert hours.next_on_duty(t) == 3 * MIN_PER_DAY + 300.0
+    pool = ServerPool([hours], overtime_max_min=0.0)
+    starts, _ = pool.serve(np.full(3, t - 1.0), np.full(3, 0.2))
+    assert np.all(starts >= t - 1.0) and np.all(np.isfinite(starts))

@@ -9,8 +9,9 @@ import pytest
 from conftest import small_config
 
 import sim
+import sim.city
 from sim.config.lastmile import LastmileConfig
-from sim.lastmile import tour_minutes, tour_times
+from sim.lastmile import couriers_by_station, tour_minutes, tour_times
 
 CFG = LastmileConfig(parcels_per_stop=2.0, stop_service_min=2.0, courier_speed_kmh=15.0, load_min=10.0)
 
@@ -160,3 +161,59 @@ def test_tours_parquet_tells_each_tour(small_run):
     assert (t["overtime_min"] <= cfg.overtime_max_h * 60 + 1e-6).all()
     home = o[o["region"] == "changchun"]
     assert t["parcels"].sum() == home["attempts"].sum(), "every attempt rode one tour"
+
+
+def test_tour_length_km_is_public_in_lastmile_and_roads_add_their_detour():
+    from sim.lastmile import tour_length_km
+    from sim.tours import tour_length_km as fitted
+
+    assert tour_length_km is fitted
+    straight = dataclasses.replace(CFG, road_detour=1.0, stop_service_min=0.0, load_min=0.0)
+    winding = dataclasses.replace(straight, road_detour=1.3)
+    # no approach, no service: the tour is the road distance among the stops
+    assert tour_minutes(30, 0.0, 2.0, winding)[0] == pytest.approx(1.3 * tour_minutes(30, 0.0, 2.0, straight)[0])
+    assert tour_minutes(30, 0.0, 2.0, straight)[0] == pytest.approx(tour_length_km(15.0, 2.0) * 60.0 / straight.courier_speed_kmh)
+
+
+@pytest.mark.parametrize(
+    ("lastmile", "expected"),
+    [({}, "couriers"), ({"territories": 3}, [3] * 4), ({"territory_km2": 5.0}, "area")],
+)
+def test_each_station_is_split_into_territories(lastmile, expected):
+    """One territory per courier by default; or a count per station; or about `territory_km2` each."""
+    result = sim.run(small_config(**{f"lastmile.{k}": v for k, v in lastmile.items()}, horizon_days=2))
+    o, couriers = result.orders, couriers_by_station(result.config.capacity, sim.city.City(result.config.city))
+    home = o[o["station"].notna()]
+    found = home.groupby("station")["territory"].agg(["min", "max"])
+    assert (found["min"] == 0).all()
+    if expected == "couriers":
+        expected = couriers
+    elif expected == "area":
+        expected = np.maximum(1, np.rint(sim.city.City(result.config.city).station_area_km2 / 5.0)).astype(int).tolist()
+    assert (found["max"] + 1).tolist() == expected
+    assert o.loc[o["station"].isna(), "territory"].isna().all(), "nearby cities' orders have no territory"
+
+
+def test_a_tours_stops_lie_in_one_territory(small_run):
+    """Every attempted parcel rode a tour of its station, starting when it last went out, to its own territory."""
+    o, t = small_run.output.orders, small_run.output.tours
+    attempted = np.flatnonzero((o.attempts > 0) & (o.station >= 0))
+    tours = set(zip(t.station.tolist(), t.start.tolist(), t.territory.tolist()))
+    keys = zip(o.station[attempted].tolist(), o.last_out[attempted].tolist(), o.territory[attempted].tolist())
+    assert all(k in tours for k in keys)
+    assert len(set(t.territory.tolist())) > 1
+
+
+def test_smaller_territories_mean_shorter_tours():
+    """The same parcels split into more territories: each tour's stops lie closer together."""
+    km_per_stop = {}
+    for n in (1, 8):
+        result = sim.run(small_config(**{"lastmile.territories": n, "horizon_days": 2}))
+        t, approach_km = result.output.tours, sim.city.City(result.config.city).station_approach_km
+        km_per_stop[n] = float(np.mean((t.km - 2 * approach_km[t.station]) / t.stops))
+    assert km_per_stop[8] < km_per_stop[1], km_per_stop
+
+
+def test_territories_and_territory_area_are_exclusive():
+    with pytest.raises(sim.ConfigError, match="lastmile.territories"):
+        sim.run(small_config(**{"lastmile.territories": 3, "lastmile.territory_km2": 2.0}))

@@ -223,6 +223,10 @@ def validate(cfg: SimConfig) -> SimConfig:
     _check_allocation(cfg)
     _check_shifts("warehouse.shifts", cfg.warehouse.shifts)
     _check_shifts("lastmile.shifts", cfg.lastmile.shifts)
+    if cfg.lastmile.territory_km2 is not None and cfg.lastmile.territories is not None:
+        raise ConfigError(
+            "lastmile.territories", cfg.lastmile.territories, "give either lastmile.territories or lastmile.territory_km2, not both"
+        )
     if not cfg.linehaul.station_departures:
         raise ConfigError("linehaul.station_departures", [], "need at least one departure a day")
     validate_services(cfg)

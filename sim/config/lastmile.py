@@ -37,6 +37,19 @@ class LastmileConfig:
         factory=_default_courier_shifts,
         doc="couriers' shifts, 9 h each: a large early one for the morning trucks, a late one for the afternoon",
     )
+    road_detour: float = spec(
+        1.3, ge=1.0, le=5.0, doc="road / straight-line distance among a tour's stops (one-way streets, gated compounds 小区)"
+    )
+    territory_km2: float | None = spec(
+        None,
+        gt=0.0,
+        le=10_000.0,
+        doc="area of a courier's territory (片区): a station's area is split into territories of about this size; "
+        "null with `territories` null: one territory per courier of the station",
+    )
+    territories: int | None = spec(
+        None, ge=1, le=10_000, doc="territories per station instead of `territory_km2`; a tour's stops lie in one territory"
+    )
     overtime_max_h: float = spec(
         2.0,
         ge=0.0,
