@@ -116,7 +116,7 @@ class Station:
         self.overtime_min = cfg.overtime_max_h * 60.0
         self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first (by deadline, then first come)
         self.queue_territory = np.empty(0, dtype=np.int16)  # their territories
-        self.any_refused, self.any_slots = bool(orders.refused.any()), bool((orders.slot >= 0).any())
+        self.any_refused = bool(orders.refused.any())  # drawn up front by the services
         self._wakeup = env.event()
         self.shifts = shifts
         log.shifts += [("lastmile", sid, k, w.start, w.end) for k, w in enumerate(shifts)]
@@ -212,7 +212,10 @@ class Station:
             return None
         else:
             o.delivered[load[ok]] = now + offsets[ok]
-        return None if ok.all() else load[~ok]
+        if ok.all():
+            return None
+        o.failed_at[load[~ok]] = now + offsets[~ok]
+        return load[~ok]
 
     def courier(self, k: int, shift: ShiftHours):
         env, cfg, o = self.env, self.cfg, self.orders
@@ -237,7 +240,7 @@ class Station:
             self.take(positions[: load.size])
             n = load.size
             retry = self.go_out(load, now, offsets)
-            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0)) if self.any_slots else 0
+            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
             if cfg.service_mean_min is None:
                 stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.territory_km2, cfg)
             else:  # textbook tours: a drawn time, no geometry

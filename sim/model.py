@@ -21,6 +21,7 @@ from .clock import MIN_PER_DAY, assign_shifts, call_at
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import gamma_times, generate_orders
+from .eta import DeliveryEta
 from .lastmile import NearbyDelivery, Station, couriers_by_station, territories_by_station, tour_minutes
 from .linehaul import Linehaul
 from .policies import make_policy
@@ -120,7 +121,6 @@ class Model:
         )
         self.env, self.log, cap = CountingEnvironment(), LogBook(), cfg.capacity
         env = self.env
-        self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min)
 
         # the chain, top to bottom
         couriers = couriers_by_station(cap, self.city)
@@ -132,7 +132,17 @@ class Model:
         o.territory[home] = (u_territory[home] * territories[o.station[home]]).astype(np.int16)
         every_courier = [w for station in courier_shifts for w in station]
         starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
-        state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min())
+        pickers = assign_shifts(cfg.warehouse.shifts, cap.pickers)
+        eta = DeliveryEta(
+            cfg,
+            self.city,
+            o,
+            [(np.array([w.start for w in st]), np.array([w.end for w in st])) for st in courier_shifts],
+            (np.array([w.start for w in pickers]), np.array([w.end for w in pickers])),
+            *self._typical_tour(),
+        )
+        state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min(), eta)
+        self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min, state)
         policy = make_policy(cfg.cutoff, self.city.regions, cfg.promise.day_end)
         self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
@@ -162,6 +172,15 @@ class Model:
             lm.tour_capacity, float(np.mean(self.city.station_approach_km)), float(np.mean(self.territory_km2)), lm
         )
         return lm.tour_capacity / full_tour
+
+    def _typical_tour(self) -> tuple[float, np.ndarray]:
+        """(courier minutes per parcel, minutes from leaving the station to a parcel's delivery, per station) of a
+        tour with half a full load into an average territory: the delivery ETA's nominal last mile."""
+        lm, city = self.cfg.lastmile, self.city
+        n = max(1, lm.tour_capacity // 2)
+        tours = [tour_minutes(n, float(city.station_approach_km[s]), float(self.territory_km2[s]), lm) for s in range(city.n_stations)]
+        per_parcel = float(np.mean([duration / n for duration, _, _ in tours]))
+        return per_parcel, np.array([first + per * (n + 1) / 2 for _, first, per in tours])
 
     def handoff(self, event: str) -> Callable:
         """The handoff `WIRING` names for this event of the chain."""

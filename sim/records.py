@@ -53,6 +53,7 @@ class OrderTable:
     last_out: np.ndarray = field(default=None)  # latest attempt
     delivered: np.ndarray = field(default=None)
     attempts: np.ndarray = field(default=None)
+    failed_at: np.ndarray = field(default=None)  # when its latest failed attempt failed (customer absent)
     returned: np.ndarray = field(default=None)  # refused at the door and sent back
     refused: np.ndarray = field(default=None)  # will refuse the parcel at the door
     priority: np.ndarray = field(default=None)  # goes first in pickup rounds, sort waves and onto trucks
@@ -74,6 +75,7 @@ class OrderTable:
         "last_out",
         "delivered",
         "returned",
+        "failed_at",
     )
 
     def __post_init__(self) -> None:

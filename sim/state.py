@@ -11,6 +11,7 @@ import numpy as np
 from .clock import MIN_PER_DAY, on_duty_minutes
 from .config import SimConfig
 from .demand import expected_orders
+from .eta import DeliveryEta
 from .records import OrderTable
 
 
@@ -25,6 +26,7 @@ class LiveState:
         courier_shift_start: np.ndarray,
         courier_shift_end: np.ndarray,
         parcels_per_courier_min: float,
+        eta: DeliveryEta | None = None,
     ):
         self.env, self.cfg, self.orders = env, cfg, orders
         self.regions = cfg.city.regions
@@ -33,6 +35,12 @@ class LiveState:
         self._courier_start, self._courier_end = courier_shift_start, courier_shift_end  # every courier's daily shift
         self._parcels_per_courier_min = parcels_per_courier_min
         self._sort_per_min = cfg.capacity.sorter_per_hour / 60.0
+        self._eta = eta
+
+    def delivery_eta(self, idx: np.ndarray, queues: bool = True) -> np.ndarray:
+        """Projected delivery time of open home-city orders (minutes since the start; inf: none in sight), from
+        the stamps up to now, the backlogs, timetables and shifts (`sim.eta`); `queues=False`: the best case."""
+        return self._eta.project(idx, self.now_min, queues)
 
     @property
     def now_min(self) -> float:

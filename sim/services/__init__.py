@@ -96,14 +96,15 @@ class Hooks:
         return self._stops[0](load) if self._stops else None
 
 
-def build(cfg, orders: OrderTable, rng: np.random.Generator, env, end_min: float) -> tuple[Hooks, dict]:
-    """The run-time units of the active services, their hooks, and the records they keep (by unit name)."""
+def build(cfg, orders: OrderTable, rng: np.random.Generator, env, end_min: float, state=None) -> tuple[Hooks, dict]:
+    """The run-time units of the active services, their hooks, and the records they keep (by unit name); `state` is
+    the model's `LiveState`, for the units that read the running chain."""
     needs = [unit.needs_draws(cfg) for unit in UNITS]
     u = dict(zip(DRAW_ROWS, rng.random((len(DRAW_ROWS), len(orders))))) if any(needs) else None
     if u is not None:
         for unit in UNITS:
             unit.draw(cfg, orders, u)
-    units = [unit.Unit(cfg, orders, u, env, end_min) for unit in UNITS if unit.active(cfg)]
+    units = [unit.Unit(cfg, orders, u, env, end_min, state) for unit in UNITS if unit.active(cfg)]
     return Hooks(units), {type(x).__module__.rsplit(".", 1)[-1]: x for x in units}
 
 

@@ -56,7 +56,7 @@ def draw(cfg, o, u: dict[str, np.ndarray]) -> None:
 
 
 class Unit(Service):
-    def __init__(self, cfg, orders, u, env, end_min) -> None:
+    def __init__(self, cfg, orders, u, env, end_min, state=None) -> None:
         self.orders, self.stop_min = orders, cfg.services.doorstep.stop_service_min
 
     def stops(self, load: np.ndarray) -> tuple[np.ndarray, float] | None:

@@ -43,7 +43,7 @@ def draw(cfg, o, u) -> None:
 class Unit(Service):
     """Fresh orders' own cutoff, and never a slower tier than `max_tier`."""
 
-    def __init__(self, cfg, orders, u, env, end_min) -> None:
+    def __init__(self, cfg, orders, u, env, end_min, state=None) -> None:
         self.orders, self.day_end = orders, float(cfg.promise.day_end)
         self.cutoff = cfg.services.fresh.cutoff
         self.max_tier = TIER_NAMES.index(cfg.services.fresh.max_tier)

@@ -102,7 +102,7 @@ def choose_slots(
 class Unit(Service):
     """Chooses slots at checkout; the last mile holds each parcel until its slot opens and works to its end."""
 
-    def __init__(self, cfg, orders, u, env, end_min) -> None:
+    def __init__(self, cfg, orders, u, env, end_min, state=None) -> None:
         self.cfg, self.orders, self.u = cfg.services.on_demand, orders, u["slot_choice"]
         self.slots = slot_table(cfg)
         self.due_min = np.full(len(orders), np.nan)

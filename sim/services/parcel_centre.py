@@ -1,9 +1,12 @@
 """包裹中心 parcel centre: real-time warnings for parcels not yet picked up (未揽收) and picked up but not
-yet dispatched (揽收后未发出), each as "about to time out" (即将超时) and "timed out" (已超时).
+yet dispatched (揽收后未发出), each as "about to time out" (即将超时) and "timed out" (已超时), and an
+"at risk" warning when a parcel's projected delivery passes its promise.
 
-The parcel centre scans the chain every `check_interval_min` as the clock runs and stamps each
-alert with the moment it became true; with `expedite`, a warned parcel gets priority (it goes
-first in pickup rounds, sort waves and onto trucks).
+The parcel centre scans the chain every `check_interval_min` as the clock runs. SLA alerts are stamped
+with the moment they became true; an at-risk warning with the scan that found it: the projection
+(`sim.eta`, read through the live state) uses only what has happened by then. With `expedite`, an
+at-risk parcel that could still make its promise with nobody ahead of it gets priority (it goes first
+in pickup rounds, sort waves and onto trucks); a hopeless one does not, so it never pushes others late.
 """
 
 from __future__ import annotations
@@ -13,32 +16,45 @@ from typing import Any
 
 import numpy as np
 
-from ..clock import group_by
+from ..clock import MIN_PER_DAY, group_by
 from ..records import SOURCE_NAMES
 from ..schema import ConfigError, check_number, spec
 from .base import Service
 
-SLA_PICKUP, SLA_DISPATCH = 0, 1
+SLA_PICKUP, SLA_DISPATCH, SLA_AT_RISK = 0, 1, 2
 LEVEL_WARNING, LEVEL_TIMEOUT = 0, 1
-SLA_NAMES, LEVEL_NAMES = ["pickup", "dispatch"], ["warning", "timeout"]
+SLA_NAMES, LEVEL_NAMES = ["pickup", "dispatch", "at_risk"], ["warning", "timeout"]
 
 
 @dataclass
 class ParcelCentreConfig:
-    """包裹中心: warnings for parcels not yet picked up, and picked up but not yet dispatched."""
+    """包裹中心: warnings for parcels not yet picked up, picked up but not yet dispatched, or at risk of a late delivery."""
 
     enabled: bool = spec(False, doc="raise parcel-centre warnings (alerts.parquet)")
     pickup_sla_h: Any = spec(
-        factory=lambda: {"warehouse": 8.0, "merchant": 12.0},
-        doc="hours from order to pickup: a number, or one per source (warehouse, merchant)",
+        factory=lambda: {"warehouse": 24.0, "merchant": 48.0},
+        doc="hours from order to pickup, a number or one per source: merchants must ship within 48 h of payment "
+        "(Taobao's and Pinduoduo's default ship-by rule); a platform's own stock within a day",
     )
     dispatch_sla_h: Any = spec(
-        factory=lambda: {"warehouse": 8.0, "merchant": 8.0},
-        doc="hours from pickup to leaving the sorting centre: a number or one per source",
+        factory=lambda: {"warehouse": 24.0, "merchant": 24.0},
+        doc="hours from pickup to leaving the sorting centre (揽收后未发出), a number or one per source",
     )
     warn_share: float = spec(0.8, gt=0.0, lt=1.0, doc="'about to time out' at this share of the SLA")
-    check_interval_min: float = spec(15.0, gt=0.0, le=240.0, doc="how often the parcel centre scans (alerts keep exact times)")
-    expedite: bool = spec(False, doc="on a warning, the parcel goes first in pickup rounds, sort waves and onto trucks")
+    at_risk: bool = spec(True, doc="warn when a parcel's projected delivery (sim.eta) passes its promise")
+    at_risk_interval_min: float = spec(
+        60.0, gt=0.0, le=1440.0, doc="how often the at-risk projection runs (its cost grows with the backlog)"
+    )
+    at_risk_horizon_h: float = spec(
+        12.0,
+        gt=0.0,
+        le=240.0,
+        doc="project the parcels whose promise falls within this many hours (the nearer ones are the ones at risk)",
+    )
+    check_interval_min: float = spec(15.0, gt=0.0, le=240.0, doc="how often the parcel centre scans (SLA alerts keep exact times)")
+    expedite: bool = spec(
+        False, doc="an at-risk parcel that could still make its promise goes first in pickup rounds, sort waves and onto trucks"
+    )
 
 
 def sla_minutes(value: Any, key: str) -> np.ndarray:
@@ -71,8 +87,10 @@ class Unit(Service):
     """Scans the chain every `check_interval_min` and raises each alert stamped with the moment it
     became true: pickup SLA from order to pickup, dispatch SLA from pickup to leaving the sorting centre."""
 
-    def __init__(self, cfg, orders, u, env, end_min: float) -> None:
-        self.env, self.cfg, self.orders = env, cfg.services.parcel_centre, orders
+    def __init__(self, cfg, orders, u, env, end_min: float, state=None) -> None:
+        self.env, self.cfg, self.orders, self.state = env, cfg.services.parcel_centre, orders, state
+        self.watched = np.empty(0, dtype=np.int64)  # home-city orders placed, open and not yet warned at risk
+        self.placed_until = 0  # orders [0, placed_until) have been taken into `watched`
         self.pickup_min = sla_minutes(self.cfg.pickup_sla_h, "services.parcel_centre.pickup_sla_h")
         self.dispatch_min = sla_minutes(self.cfg.dispatch_sla_h, "services.parcel_centre.dispatch_sla_h")
         self.end_min = end_min
@@ -97,8 +115,32 @@ class Unit(Service):
     def _raise(self, idx: np.ndarray, sla: int, level: int, times: np.ndarray) -> None:
         if idx.size:
             self.alerts.append((idx, sla, level, times))
-            if level == LEVEL_WARNING and self.cfg.expedite:
-                self.orders.priority[idx] = True
+
+    def scan_at_risk(self, t: float) -> None:
+        """Warn the open orders whose projected delivery passes their promise (each once); expedite those that
+        could still make it with nobody ahead of them."""
+        o = self.orders
+        placed = int(np.searchsorted(o.created, t, side="right"))
+        new = np.arange(self.placed_until, placed)
+        self.placed_until = placed
+        watched = np.concatenate([self.watched, new[o.station[new] >= 0]])
+        promised = o.promised_by[watched]
+        done = (o.delivered[watched] <= t) | (o.returned[watched] <= t) | (promised <= t)
+        watched, promised = watched[~done], promised[~done]
+        near = promised <= t + self.cfg.at_risk_horizon_h * 60.0
+        eta = self.state.delivery_eta(watched[near])
+        risk = np.zeros(watched.size, dtype=bool)
+        risk[near] = eta > promised[near]
+        warned = watched[risk]
+        self.watched = watched[~risk]
+        self._raise(warned, SLA_AT_RISK, LEVEL_WARNING, np.full(warned.size, t))
+        if self.cfg.expedite and warned.size:
+            # due by tonight, and on time if nobody were ahead of it: priority can still save it
+            tonight = (t // MIN_PER_DAY) * MIN_PER_DAY + self.state.day_end_min
+            due = o.promised_by[warned]
+            candidates = warned[due <= tonight]
+            savable = self.state.delivery_eta(candidates, queues=False) <= o.promised_by[candidates]
+            o.priority[candidates[savable]] = True
 
     def scan(self, t: float) -> None:
         """Raise every alert that became true by t, stamped with its own moment."""
@@ -120,11 +162,14 @@ class Unit(Service):
                 self._raise(due[late], SLA_DISPATCH, level, when[late])
 
     def run(self):
-        t = 0.0
+        t, next_risk_scan = 0.0, self.cfg.at_risk_interval_min
         while t < self.end_min:
             t = min(t + self.cfg.check_interval_min, self.end_min)
             yield self.env.timeout(t - self.env.now)
             self.scan(t)
+            if self.cfg.at_risk and self.state is not None and t >= next_risk_scan - 1e-9:
+                self.scan_at_risk(t)
+                next_risk_scan += self.cfg.at_risk_interval_min
 
     def table(self) -> dict[str, np.ndarray]:
         """All alerts as columns, in time order."""
@@ -152,9 +197,12 @@ def kpis(cfg, ctx) -> dict[str, float]:
     names = [
         "warnings_per_1000",
         "timeouts_per_1000",
+        "at_risk_per_1000",
+        "warned_share",
         "timed_out_promise_kept_share",
         "warning_lead_p50_min",
         "missed_with_warning_share",
+        "warned_promise_kept_share",
     ]
     a = ctx.out.alerts
     if a is None:
@@ -166,15 +214,18 @@ def kpis(cfg, ctx) -> dict[str, float]:
     warn, tout = mine & (a["level"] == LEVEL_WARNING), mine & (a["level"] == LEVEL_TIMEOUT)
     k["warnings_per_1000"] = 1000.0 * np.count_nonzero(warn) / n if n else nan
     k["timeouts_per_1000"] = 1000.0 * np.count_nonzero(tout) / n if n else nan
+    k["at_risk_per_1000"] = 1000.0 * np.count_nonzero(warn & (a["sla"] == SLA_AT_RISK)) / n if n else nan
     timed_out = np.unique(a["order_id"][tout])
     timed_out = timed_out[judged[timed_out]]
     k["timed_out_promise_kept_share"] = float(np.mean(hit[timed_out] == 1)) if timed_out.size else nan
     first_warning = np.full(len(o), np.inf)
     np.minimum.at(first_warning, a["order_id"][warn], a["time_min"][warn])
-    missed_warned = judged & (hit == 0) & np.isfinite(first_warning)
-    lead = (o.promised_by - first_warning)[missed_warned]
+    warned = np.isfinite(first_warning)
+    k["warned_share"] = float(np.mean(warned[measured])) if n else nan
+    missed = judged & (hit == 0)
+    warned_before = first_warning <= o.promised_by  # a warning no later than the deadline: time to act
+    lead = (o.promised_by - first_warning)[missed & warned_before]
     k["warning_lead_p50_min"] = float(np.median(lead)) if lead.size else nan
-    k["missed_with_warning_share"] = (
-        float(np.mean(np.isfinite(first_warning[judged & (hit == 0)]))) if (judged & (hit == 0)).any() else nan
-    )
+    k["missed_with_warning_share"] = float(np.mean(warned_before[missed])) if missed.any() else nan
+    k["warned_promise_kept_share"] = float(np.mean(hit[judged & warned] == 1)) if (judged & warned).any() else nan
     return k
