@@ -219,9 +219,19 @@ class Station:
 
     def courier(self, k: int, shift: ShiftHours):
         env, cfg, o = self.env, self.cfg, self.orders
+        shift_end = -np.inf  # end of the shift of the courier's last tour
         while True:
             now = env.now
-            if not shift.on_duty(now):
+            on_duty = shift.on_duty(now)
+            # back from a tour after the shift's end: on, in overtime within the cap, while the most urgent parcel
+            # waiting is due before the cap runs out (tomorrow's parcels wait for tomorrow's shift)
+            overtime = (
+                not on_duty
+                and now < shift_end + self.overtime_min
+                and self.queue.size > 0
+                and self.hooks.due(o, self.queue[:1])[0] <= shift_end + self.overtime_min
+            )
+            if not on_duty and not overtime:
                 yield env.timeout(shift.next_on_duty(now) - now)
                 continue
             if self.queue.size == 0:
@@ -229,11 +239,14 @@ class Station:
                     self._wakeup = env.event()
                 yield self._wakeup
                 continue
-            shift_end = shift.end_after(now)
+            if on_duty:
+                shift_end = shift.end_after(now)
             positions = self.next_load()
             plan = self.plan_tour(self.queue[positions], now, shift_end + self.overtime_min)
             if plan is None:  # not even one parcel can be delivered within the overtime cap: home until the next shift
-                yield env.timeout(shift.next_on_duty(shift_end) - now)
+                home_until = shift.next_on_duty(max(shift_end, now))  # the shift's end is off duty: the next shift
+                shift_end = -np.inf
+                yield env.timeout(home_until - now)
                 continue
             load, duration, offsets, own_parcels, own_min = plan
             territory = int(self.queue_territory[0])

@@ -117,7 +117,7 @@ def test_default_bottleneck_moves_when_its_capacity_moves(default_run):
         "pick": {"pickers": 70},
         "sort": {"sorter_per_hour": 4000},
         "linehaul": {"truck_capacity": 300},
-        "lastmile": {"couriers_per_station": 20},
+        "lastmile": {"couriers_per_station": 16},
     }
     for stage, capacity in cases.items():
         k = sim.run({"capacity": capacity}).kpis

@@ -59,7 +59,7 @@ def test_tour_times_agree_with_tour_minutes_and_doorstep_stops_cost_more():
     assert (np.diff(offsets) > 0).all() and offsets[-1] < longer
 
 
-def test_tours_respect_capacity_and_start_on_shift(small_run):
+def test_tours_respect_capacity_and_start_on_shift_or_in_overtime(small_run):
     tours, shifts = small_run.output.tours, small_run.output.shifts.of("lastmile")
     assert len(tours) and tours.parcels.max() <= small_run.config.lastmile.tour_capacity
     for station in np.unique(tours.station):
@@ -67,7 +67,12 @@ def test_tours_respect_capacity_and_start_on_shift(small_run):
         rows = shifts.where(shifts.site == station)
         start, end = rows.start[mine.courier], rows.end[mine.courier]  # each tour's courier's shift
         tod = mine.start % 1440
-        assert np.all(np.where(start < end, (tod >= start) & (tod < end), (tod >= start) | (tod < end)))
+        on_shift = np.where(start < end, (tod >= start) & (tod < end), (tod >= start) | (tod < end))
+        # a tour starts on shift, or in overtime straight after the courier's previous tour, within the cap
+        cap = small_run.config.lastmile.overtime_max_h * 60
+        after_end = (tod - end) % 1440
+        assert np.all(on_shift | (after_end < cap)), "tours start on shift or within the overtime cap"
+        assert np.all(mine.overtime_min <= cap + 1e-6)
 
 
 def test_delivery_follows_out_for_delivery(small_run):
