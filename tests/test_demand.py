@@ -250,3 +250,15 @@ def test_replications_differ_as_days_do():
         name: float(ci(df, metric="orders").eval("ci_high - ci_low").iloc[0]) for name, df in (("steady", steady), ("varied", varied))
     }
     assert width["varied"] > 3 * width["steady"], width
+
+
+def test_the_double11_experiment_puts_its_peak_inside_the_run(recwarn):
+    import sim.cli
+
+    sim.cli._register_base()
+    composed = sim.cli._compose(["+experiment=double11"])
+    cfg = load_config(sim.cli._model_part(composed))
+    assert not [w for w in recwarn if "outside the run" in str(w.message)]
+    factors = planned_orders_per_hour(cfg.demand, cfg.start_date, cfg.horizon_days).sum(axis=1) / cfg.demand.orders_per_day
+    assert factors.argmax() == 7 and factors[7] == pytest.approx(3.0) and cfg.horizon_days - 7 >= 6  # 11-11, then days to recover
+    assert len(str(composed.hydra.sweeper.params.capacity).split("},{")) == 2  # with and without extra capacity
