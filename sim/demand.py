@@ -3,7 +3,7 @@
 Arrivals are a Poisson process whose rate is constant within each hour. Hour h of day d expects
 `orders_per_day × plan[d] × F[d] × share[d, h]` orders:
 
-* the plan (`planned_day_factors`) is what a dispatcher knows ahead: the weekday factor times the
+* the plan (`sim.config.demand.planned_day_factors`) is what a dispatcher knows ahead: the weekday factor times the
   factor of a calendar event (双11, 618), whose own hourly profile, if it has one, replaces the day's;
 * `F[d]`, a gamma factor of mean 1 and CV `daily_cv`, makes each day's volume a gamma-mixed Poisson;
 * the hourly shares vary from day to day (`profile_cv`), the day's total unchanged.
@@ -19,12 +19,10 @@ numbers).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 
 from .city import City
-from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, event_day
+from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, event_day, planned_day_factors
 from .records import SOURCE_MERCHANT, OrderTable
 
 MIN_PER_DAY = 1440.0
@@ -48,17 +46,6 @@ def poisson_arrivals(rng: np.random.Generator, orders_per_hour: np.ndarray) -> n
     return times
 
 
-def planned_day_factors(cfg: DemandConfig, start_date: str, days: int) -> np.ndarray:
-    """Each day's expected volume relative to `orders_per_day`: its weekday factor times its calendar event's factor."""
-    monday_offset = dt.date.fromisoformat(start_date).weekday()
-    factors = np.asarray(cfg.weekday_factors, dtype=float)[(monday_offset + np.arange(days)) % 7]
-    for event in cfg.calendar:  # a handful of events: a loop over events, never over orders
-        day = event_day(event, start_date)
-        if 0 <= day < days:
-            factors[day] *= event.factor
-    return factors
-
-
 def _event_profiles(cfg: DemandConfig, start_date: str, days: int) -> dict[int, np.ndarray]:
     """{day: hourly weights} of the calendar events in the run that bring a profile of their own."""
     out = {}
@@ -78,7 +65,7 @@ def planned_orders_per_hour(cfg: DemandConfig, start_date: str, days: int) -> np
     rates = np.tile(base, (days, 1))  # the same values, in the same order, as the 0.2 arrivals used
     for day, own in _event_profiles(cfg, start_date, days).items():
         rates[day] = cfg.orders_per_day * own / own.sum()
-    factors = planned_day_factors(cfg, start_date, days)
+    factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
     if (factors != 1.0).any():
         rates *= factors[:, None]
     return rates
@@ -200,7 +187,7 @@ def generate_orders(
     bursts = cfg.bursts
     if bursts.per_day > 0 and bursts.orders_mean > 0:
         rng = streams["bursts"]
-        day_factors = planned_day_factors(cfg, start_date, days)
+        day_factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
         extra_created, burst = burst_arrivals(rng, bursts, day_factors, hourly_shares(cfg, start_date, days), days * MIN_PER_DAY)
         m = extra_created.size
         extra = {"created": extra_created} | _order_mix(cfg, city, rng.random((5, m)))

@@ -19,7 +19,7 @@ from ..policies import policy_class, policy_params
 from ..schema import ConfigError, check_number, from_dict, spec, to_dict
 from ..services import ServicesConfig, validate_services
 from .city import CityConfig, validate_city
-from .demand import DEFAULT_START_DATE, BurstConfig, CalendarEvent, DemandConfig, event_day, validate_demand
+from .demand import DEFAULT_START_DATE, BurstConfig, CalendarEvent, DemandConfig, planned_day_factors, validate_demand
 from .lastmile import LastmileConfig
 from .linehaul import LinehaulConfig
 from .promise import PromiseConfig
@@ -297,10 +297,7 @@ def expected_orders_total(cfg: SimConfig) -> float:
     if cfg.validation is not None:
         return cfg.validation.arrival_per_hour * 24.0 * cfg.horizon_days
     d = cfg.demand
-    events = {event_day(e, cfg.start_date): e.factor for e in d.calendar}
-    weekday = dt.date.fromisoformat(cfg.start_date).weekday()
-    planned = sum(d.weekday_factors[(weekday + day) % 7] * events.get(day, 1.0) for day in range(cfg.horizon_days))
-    return planned * (d.orders_per_day + d.bursts.per_day * d.bursts.orders_mean)
+    return sum(planned_day_factors(d, cfg.start_date, cfg.horizon_days)) * (d.orders_per_day + d.bursts.per_day * d.bursts.orders_mean)
 
 
 def machine_memory_bytes() -> int:

@@ -144,6 +144,17 @@ def event_day(event: CalendarEvent, start_date: str) -> int:
     return (dt.date.fromisoformat(event.date) - dt.date.fromisoformat(start_date)).days
 
 
+def planned_day_factors(cfg: DemandConfig, start_date: str, days: int) -> list[float]:
+    """Each day's expected volume relative to `orders_per_day`: its weekday factor times its calendar event's factor."""
+    monday_offset = dt.date.fromisoformat(start_date).weekday()
+    factors = [cfg.weekday_factors[(monday_offset + day) % 7] for day in range(days)]
+    for event in cfg.calendar:  # a handful of events: a loop over events, never over orders
+        day = event_day(event, start_date)
+        if 0 <= day < days:
+            factors[day] *= event.factor
+    return factors
+
+
 def validate_demand(cfg: DemandConfig, start_date: str, horizon_days: int) -> None:
     """Checks of the demand that span its fields; raises `ConfigError`, warns of calendar events outside the run."""
     if len(cfg.hourly_profile) != 24:
