@@ -56,6 +56,15 @@ def test_model_1m_orders_per_day(benchmark):
         assert ratio <= 12, f"1M orders/day took {ratio:.1f}x the time of 100k"
 
 
+def test_model_28_days(benchmark):
+    """Four weeks of the default city (about 2.8 million orders, demand varying day to day): the horizon that
+    weeks-long effects (weekdays, 双11 recovery) need stays under 15 s on one core."""
+    config = {"horizon_days": 28, "output": {"progress": False}}
+    result = benchmark.pedantic(sim.run, args=(config,), rounds=3, iterations=1)
+    record(benchmark, "model_28d", result.kpis["orders_total"], result.output.events)
+    assert SESSION["model_28d"] < 15, f"28 days took {SESSION['model_28d']:.1f} s"
+
+
 @pytest.mark.quick
 def test_write_parquet(benchmark):
     result = _run(100_000)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # document this
 from sim.config import SimConfig  # noqa: E402
 from sim.config.validation import TEXTBOOK_CASES, ValidationConfig, case_defaults  # noqa: E402
 from sim.policies import REGISTRY  # noqa: E402
-from sim.schema import TimeOfDay, TimeSlot, field_docs  # noqa: E402
+from sim.schema import TimeOfDay, TimeSlot, field_docs, plain  # noqa: E402
 
 BEGIN, END = "<!-- defaults:begin -->", "<!-- defaults:end -->"
 HEADER = ["key", "default", "allowed", "meaning and source"]
@@ -144,7 +144,7 @@ def _element_rows(key: str, item_cls: type, values: list[dict]) -> list[Row]:
     rows = []
     hints = typing.get_type_hints(item_cls)
     for f in dataclasses.fields(item_cls):
-        vals = [fmt(v[f.name]) for v in values]
+        vals = [fmt(v[f.name]) for v in values] or [fmt(plain(getattr(item_cls(), f.name))) or "—"]  # an empty list: an entry's own
         default = (f"{vals[0]} (each)" if len(vals) > 1 else vals[0]) if len(set(vals)) == 1 else " / ".join(vals)
         rows.append((f"{key}[*].{f.name}", default, allowed(hints[f.name], dict(f.metadata)), f.metadata.get("doc", "")))
     return rows

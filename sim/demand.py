@@ -1,8 +1,20 @@
-"""Demand: non-homogeneous Poisson order arrivals, drawn for the whole horizon as an `OrderTable`.
+"""Demand: order arrivals for the whole horizon, drawn at once as an `OrderTable`.
 
-Orders are rows of numpy arrays, never Python objects. All draws come from the `arrivals`
-and `order_attributes` streams, so capacity changes never change the demand (common
-random numbers).
+Arrivals are a Poisson process whose rate is constant within each hour. Hour h of day d expects
+`orders_per_day × plan[d] × F[d] × share[d, h]` orders:
+
+* the plan (`sim.config.demand.planned_day_factors`) is what a dispatcher knows ahead: the weekday factor times the
+  factor of a calendar event (双11, 618), whose own hourly profile, if it has one, replaces the day's;
+* `F[d]`, a gamma factor of mean 1 and CV `daily_cv`, makes each day's volume a gamma-mixed Poisson;
+* the hourly shares vary from day to day (`profile_cv`), the day's total unchanged.
+
+Live-stream bursts (直播) add orders on top: short, intense, and seen by no forecast. Orders are rows
+of numpy arrays, never Python objects, and sorted by creation time. The base orders draw from the
+`arrivals`, `order_attributes`, `pick_service` and `delivery_attempts` streams exactly as before the
+variability existed, so with it off (`daily_cv=0`, `profile_cv=0`, flat weekdays, no calendar, no
+bursts) the orders are bit for bit those of sim 0.2; the variability draws from streams of its own
+(`demand_days`, `demand_hours`, `bursts`). Capacity and policy never change the demand (common random
+numbers).
 """
 
 from __future__ import annotations
@@ -10,21 +22,99 @@ from __future__ import annotations
 import numpy as np
 
 from .city import City
-from .config.demand import DemandConfig
+from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, event_day, planned_day_factors
 from .records import SOURCE_MERCHANT, OrderTable
+
+MIN_PER_DAY = 1440.0
 
 
 def arrival_times(rng: np.random.Generator, orders_per_day: float, hourly_profile: list[float], days: int) -> np.ndarray:
-    """Non-homogeneous Poisson arrivals with a piecewise-constant hourly rate, sorted (minutes)."""
+    """Non-homogeneous Poisson arrivals with a piecewise-constant hourly rate, the same every day, sorted (minutes)."""
     profile = np.asarray(hourly_profile, dtype=float)
     if profile.sum() <= 0 or orders_per_day <= 0:
         return np.empty(0)
-    per_hour = np.tile(orders_per_day * profile / profile.sum(), days)
-    counts = rng.poisson(per_hour)
-    starts = np.repeat(np.arange(per_hour.size) * 60.0, counts)
+    return poisson_arrivals(rng, np.tile(orders_per_day * profile / profile.sum(), days))
+
+
+def poisson_arrivals(rng: np.random.Generator, orders_per_hour: np.ndarray) -> np.ndarray:
+    """Sorted arrival minutes of a Poisson process expecting `orders_per_hour[k]` orders in hour k of the horizon
+    (uniform within the hour)."""
+    counts = rng.poisson(orders_per_hour)
+    starts = np.repeat(np.arange(orders_per_hour.size) * 60.0, counts)
     times = starts + rng.random(starts.size) * 60.0
     times.sort()
     return times
+
+
+def _event_profiles(cfg: DemandConfig, start_date: str, days: int) -> dict[int, np.ndarray]:
+    """{day: hourly weights} of the calendar events in the run that bring a profile of their own."""
+    out = {}
+    for event in cfg.calendar:
+        day = event_day(event, start_date)
+        if 0 <= day < days and event.profile is not None:
+            out[day] = np.asarray(event.profile, dtype=float)
+    return out
+
+
+def planned_orders_per_hour(cfg: DemandConfig, start_date: str, days: int) -> np.ndarray:
+    """Expected orders in each hour of each day (days × 24) as planned: weekdays and calendar events, no random swing."""
+    profile = np.asarray(cfg.hourly_profile, dtype=float)
+    if cfg.orders_per_day <= 0:
+        return np.zeros((days, 24))
+    base = cfg.orders_per_day * profile / profile.sum() if profile.sum() > 0 else np.zeros(24)
+    rates = np.tile(base, (days, 1))  # the same values, in the same order, as the 0.2 arrivals used
+    for day, own in _event_profiles(cfg, start_date, days).items():
+        rates[day] = cfg.orders_per_day * own / own.sum()
+    factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
+    if (factors != 1.0).any():
+        rates *= factors[:, None]
+    return rates
+
+
+def hourly_shares(cfg: DemandConfig, start_date: str, days: int) -> np.ndarray:
+    """Each day's hourly profile as shares adding up to 1 (days × 24); an all-zero profile counts as flat."""
+    profile = np.asarray(cfg.hourly_profile, dtype=float)
+    shares = np.tile(profile / profile.sum() if profile.sum() > 0 else np.full(24, 1 / 24), (days, 1))
+    for day, own in _event_profiles(cfg, start_date, days).items():
+        shares[day] = own / own.sum()
+    return shares
+
+
+def varied_orders_per_hour(
+    planned: np.ndarray, daily_cv: float, profile_cv: float, rng_days: np.random.Generator, rng_hours: np.random.Generator
+) -> np.ndarray:
+    """The planned hourly volumes (days × 24) with each hour times a gamma factor of mean 1 and CV `profile_cv`
+    (renormalised: the day's total stays), then each day times a gamma factor of mean 1 and CV `daily_cv`.
+    A CV of 0 draws nothing and changes nothing."""
+    rates = planned
+    if profile_cv > 0:
+        varied = planned * gamma_times(rng_hours, 1.0, profile_cv, planned.size).reshape(planned.shape)
+        total, new_total = planned.sum(axis=1), varied.sum(axis=1)
+        scale = np.divide(total, new_total, out=np.zeros_like(total), where=new_total > 0)
+        rates = varied * scale[:, None]
+    if daily_cv > 0:
+        rates = rates * gamma_times(rng_days, 1.0, daily_cv, len(planned))[:, None]
+    return rates
+
+
+def burst_arrivals(
+    rng: np.random.Generator, cfg: BurstConfig, day_factors: np.ndarray, shares: np.ndarray, horizon_min: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival minutes of the live-stream bursts' orders and the burst each belongs to (unsorted).
+
+    Each day has Poisson(per_day × its planned factor) bursts; a burst starts at a time drawn from the day's
+    hourly shares, brings Poisson(gamma(orders_mean, orders_cv)) orders and spreads them uniformly over
+    `duration_min`. Orders falling past the horizon are dropped."""
+    bursts_per_day = rng.poisson(cfg.per_day * day_factors)
+    day = np.repeat(np.arange(len(day_factors)), bursts_per_day)
+    cum = np.cumsum(shares[day], axis=1)
+    hour = np.minimum((cum < rng.random(day.size)[:, None] * cum[:, -1:]).sum(axis=1), 23)
+    start = day * MIN_PER_DAY + (hour + rng.random(day.size)) * 60.0
+    size = rng.poisson(gamma_times(rng, cfg.orders_mean, cfg.orders_cv, day.size))
+    burst = np.repeat(np.arange(day.size), size)
+    created = start[burst] + rng.random(burst.size) * cfg.duration_min
+    keep = created < horizon_min
+    return created[keep], burst[keep]
 
 
 def _pick_by_share(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -33,20 +123,9 @@ def _pick_by_share(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right")
 
 
-def generate_orders(
-    cfg: DemandConfig,
-    city: City,
-    days: int,
-    pick_mean_min: float,
-    pick_cv: float,
-    failed_attempt_prob: float,
-    streams: dict[str, np.random.Generator],
-) -> OrderTable:
-    """Draw every order of the horizon with its destination, category, source and work content."""
-    created = arrival_times(streams["arrivals"], cfg.orders_per_day, cfg.hourly_profile, days)
-    n = created.size
-    rng = streams["order_attributes"]
-    u = rng.random((5, n))
+def _order_mix(cfg: DemandConfig, city: City, u: np.ndarray) -> dict[str, np.ndarray]:
+    """Region, zone, station, category, source and front DC of orders from uniforms `u` (5 × n)."""
+    n = u.shape[1]
     nearby_shares = np.array([c.share for c in city.cfg.nearby], dtype=float)
     region_shares = np.concatenate([[1.0 - nearby_shares.sum()], nearby_shares])
     region = _pick_by_share(u[0], region_shares).astype(np.int8)
@@ -60,24 +139,68 @@ def generate_orders(
     wh_shares = np.array([w.share for w in city.cfg.warehouses], dtype=float)
     warehouse = _pick_by_share(u[4], wh_shares / wh_shares.sum()).astype(np.int8)
     warehouse[source == SOURCE_MERCHANT] = -1
-    pick_service = gamma_times(streams["pick_service"], pick_mean_min, pick_cv, n)
+    return {"region": region, "zone": zone, "station": station, "category": category, "source": source, "warehouse": warehouse}
+
+
+def _work(
+    rng_pick: np.random.Generator, rng_attempts: np.random.Generator, n: int, pick_mean_min: float, pick_cv: float, failed_prob: float
+) -> dict[str, np.ndarray]:
+    """Pick work content and the delivery attempts that will fail, for n orders."""
+    pick_service = gamma_times(rng_pick, pick_mean_min, pick_cv, n)
     # attempts fail independently with probability p: failures before the first success ~ Geometric
-    if failed_attempt_prob > 0:
-        fails = streams["delivery_attempts"].geometric(1.0 - failed_attempt_prob, n) - 1
+    if failed_prob > 0:
+        fails = rng_attempts.geometric(1.0 - failed_prob, n) - 1
         failed = np.minimum(fails, 100).astype(np.int8)
     else:
         failed = np.zeros(n, dtype=np.int8)
-    return OrderTable(
-        created=created,
-        region=region,
-        zone=zone,
-        station=station,
-        category=category,
-        source=source,
-        warehouse=warehouse,
-        pick_service_min=pick_service,
-        failed_attempts=failed,
-    )
+    return {"pick_service_min": pick_service, "failed_attempts": failed}
+
+
+def burst_zones(rng: np.random.Generator, zone_weight: np.ndarray, zones: int, n_bursts: int) -> np.ndarray:
+    """The zones each burst's home orders go to (n_bursts × k, k = `zones` or fewer if fewer zones have demand):
+    drawn by zone weight without replacement, all bursts at once (Gumbel top-k)."""
+    weight = np.asarray(zone_weight, dtype=float)
+    k = min(zones, int(np.count_nonzero(weight > 0)))
+    with np.errstate(divide="ignore"):
+        keys = np.log(weight) + rng.gumbel(size=(n_bursts, weight.size))
+    return np.argpartition(-keys, k - 1, axis=1)[:, :k]
+
+
+def generate_orders(
+    cfg: DemandConfig,
+    city: City,
+    days: int,
+    pick_mean_min: float,
+    pick_cv: float,
+    failed_attempt_prob: float,
+    streams: dict[str, np.random.Generator],
+    start_date: str = DEFAULT_START_DATE,
+) -> OrderTable:
+    """Draw every order of the horizon with its destination, category, source and work content, sorted by creation."""
+    planned = planned_orders_per_hour(cfg, start_date, days)
+    per_hour = varied_orders_per_hour(planned, cfg.daily_cv, cfg.profile_cv, streams["demand_days"], streams["demand_hours"])
+    created = poisson_arrivals(streams["arrivals"], per_hour.ravel())
+    n = created.size
+    columns = {"created": created}
+    columns |= _order_mix(cfg, city, streams["order_attributes"].random((5, n)))
+    columns |= _work(streams["pick_service"], streams["delivery_attempts"], n, pick_mean_min, pick_cv, failed_attempt_prob)
+    bursts = cfg.bursts
+    if bursts.per_day > 0 and bursts.orders_mean > 0:
+        rng = streams["bursts"]
+        day_factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
+        extra_created, burst = burst_arrivals(rng, bursts, day_factors, hourly_shares(cfg, start_date, days), days * MIN_PER_DAY)
+        m = extra_created.size
+        extra = {"created": extra_created} | _order_mix(cfg, city, rng.random((5, m)))
+        if bursts.zones > 0:  # each burst's home orders go to a few zones, each of them equally likely
+            chosen = burst_zones(rng, city.zone_weight, bursts.zones, int(burst.max()) + 1 if m else 0)
+            home = extra["region"] == 0
+            pick = (rng.random(int(home.sum())) * chosen.shape[1]).astype(int)
+            extra["zone"][home] = chosen[burst[home], pick]
+            extra["station"][home] = city.zone_station[extra["zone"][home]]
+        extra |= _work(rng, rng, m, pick_mean_min, pick_cv, failed_attempt_prob)
+        order = np.argsort(np.concatenate([created, extra_created]), kind="stable")
+        columns = {name: np.concatenate([col, extra[name]])[order] for name, col in columns.items()}
+    return OrderTable(**columns)
 
 
 def gamma_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:
@@ -88,13 +211,19 @@ def gamma_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.
     return rng.gamma(shape, mean / shape, n)
 
 
-def expected_orders(cfg: DemandConfig, a_min: float, b_min: float) -> float:
-    """Expected number of orders created in [a, b) under the hourly profile."""
+def expected_orders(cfg: DemandConfig, a_min: float, b_min: float, planned: np.ndarray | None = None) -> float:
+    """Expected number of orders created in [a, b) under the hourly profile; with `planned`
+    (`planned_orders_per_hour`), under the plan of each day (weekdays, calendar events) it covers."""
     profile = np.asarray(cfg.hourly_profile, dtype=float)
     if profile.sum() <= 0 or b_min <= a_min:
         return 0.0
     rate_per_min = cfg.orders_per_day * profile / profile.sum() / 60.0
     edges = np.arange(int(a_min // 60), int(np.ceil(b_min / 60)) + 1) * 60.0
     lo, hi = np.maximum(edges[:-1], a_min), np.minimum(edges[1:], b_min)
-    hours = (edges[:-1] // 60).astype(int) % 24
-    return float(np.sum(np.clip(hi - lo, 0, None) * rate_per_min[hours]))
+    hours = (edges[:-1] // 60).astype(int)
+    rates = rate_per_min[hours % 24]
+    if planned is not None:
+        flat = planned.ravel()
+        inside = (hours >= 0) & (hours < flat.size)
+        rates = np.where(inside, flat[np.clip(hours, 0, flat.size - 1)] / 60.0, rates)
+    return float(np.sum(np.clip(hi - lo, 0, None) * rates))

@@ -45,6 +45,9 @@ STREAMS = (
     "lastmile_service",
     "services",
     "territories",
+    "demand_days",  # day-to-day volume factors (demand.daily_cv)
+    "demand_hours",  # day-to-day hourly profile factors (demand.profile_cv)
+    "bursts",  # live-stream bursts and their orders (demand.bursts)
 )
 
 # What each handoff of the chain does (a method `_<name>` of `Model`): the city's chain, and the textbook
@@ -118,6 +121,7 @@ class Model:
             cfg.warehouse.pick_cv,
             cfg.lastmile.failed_attempt_prob,
             self.streams,
+            cfg.start_date,
         )
         self.env, self.log, cap = CountingEnvironment(), LogBook(), cfg.capacity
         env = self.env

@@ -10,7 +10,7 @@ import numpy as np
 
 from .clock import MIN_PER_DAY, on_duty_minutes
 from .config import SimConfig
-from .demand import expected_orders
+from .demand import expected_orders, planned_orders_per_hour
 from .eta import DeliveryEta
 from .records import OrderTable
 
@@ -35,6 +35,7 @@ class LiveState:
         self._courier_start, self._courier_end = courier_shift_start, courier_shift_end  # every courier's daily shift
         self._parcels_per_courier_min = parcels_per_courier_min
         self._sort_per_min = cfg.capacity.sorter_per_hour / 60.0
+        self._planned_per_hour = planned_orders_per_hour(cfg.demand, cfg.start_date, cfg.horizon_days)  # weekdays, calendar
         self._eta = eta
 
     def delivery_eta(self, idx: np.ndarray, queues: bool = True) -> np.ndarray:
@@ -74,4 +75,4 @@ class LiveState:
         r = self.regions.index(region)
         nearby = [c.share for c in self.cfg.city.nearby]
         share = (1.0 - sum(nearby)) if r == 0 else nearby[r - 1]
-        return share * expected_orders(self.cfg.demand, a_min, b_min)
+        return share * expected_orders(self.cfg.demand, a_min, b_min, self._planned_per_hour)

@@ -1,18 +1,35 @@
-"""Demand: non-homogeneous Poisson arrivals following the hourly profile, and the order mix."""
+"""Demand: non-homogeneous Poisson arrivals following the hourly profile, the order mix, and how volume varies
+(day to day, hour profiles, weekdays, calendar events, live-stream bursts)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import small_config
 from scipy import stats
 
+import sim
 from sim.city import City
+from sim.config import load_config
 from sim.config.city import CityConfig
-from sim.config.demand import DEFAULT_HOURLY_PROFILE, DemandConfig
-from sim.demand import arrival_times, expected_orders, generate_orders
-from sim.model import spawn_streams
+from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig
+from sim.demand import (
+    arrival_times,
+    burst_arrivals,
+    burst_zones,
+    expected_orders,
+    generate_orders,
+    planned_orders_per_hour,
+    varied_orders_per_hour,
+)
+from sim.model import STREAMS, spawn_streams
+from sim.results import ci
+
+STEADY = {"daily_cv": 0.0, "profile_cv": 0.0}  # with flat weekdays, no calendar and no bursts: no variability
 
 
 def test_arrivals_sorted_and_within_horizon():
@@ -68,3 +85,180 @@ def test_zone_weights_drive_demand():
     city = City(CityConfig(zones_x=2, zones_y=1, stations_x=1, stations_y=1, zone_weights=[3.0, 1.0], nearby=[]))
     o = generate_orders(DemandConfig(orders_per_day=20_000), city, 1, 1.0, 0.0, 0.0, spawn_streams(1))
     assert np.mean(o.zone == 0) == pytest.approx(0.75, abs=0.02)
+
+
+# --- volume that varies ------------------------------------------------------------------------------------
+
+ORDER_COLUMNS = ("created", "region", "zone", "station", "category", "source", "warehouse", "pick_service_min", "failed_attempts")
+
+
+def _fingerprint(o) -> tuple[int, str]:
+    h = hashlib.sha256()
+    for name in ORDER_COLUMNS:
+        h.update(np.ascontiguousarray(getattr(o, name)).tobytes())
+    return len(o), h.hexdigest()
+
+
+# Taken with sim 0.2 (commit d18435a, before demand could vary) from the same calls: every column of the drawn
+# orders, bit for bit. A whole default run (orders.parquet, every column, fixed and dynamic cutoffs) was also
+# compared with scripts/compare_results.py against that commit: identical.
+FINGERPRINTS_0_2 = {
+    (42, 3, 100_000.0): (300_013, "ed3b8b1f0f01b1ebcdbb1a7e6e3cc4d487a96ce0fd8d4c981d04c906e3e05e3d"),
+    (7, 2, 20_000.0): (40_270, "a46d3605e2c3cc696d012b68e55c85c08e2e2b965e69b7657782cf386e909614"),
+}
+
+
+@pytest.mark.parametrize("seed,days,per_day", list(FINGERPRINTS_0_2))
+def test_variability_off_draws_the_orders_of_0_2_bit_for_bit(seed, days, per_day):
+    cfg = DemandConfig(orders_per_day=per_day, **STEADY)
+    o = generate_orders(cfg, City(CityConfig()), days, 1.2, 0.5, 0.1, spawn_streams(seed))
+    assert _fingerprint(o) == FINGERPRINTS_0_2[(seed, days, per_day)]
+
+
+def test_variability_streams_come_after_the_old_ones():
+    """New streams are appended to STREAMS: the old ones keep their numbers, so they draw what they drew before."""
+    old = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "sort_service")
+    old += ("nearby_delivery", "lastmile_service", "services", "territories")
+    assert STREAMS[: len(old)] == old and {"demand_days", "demand_hours", "bursts"} <= set(STREAMS[len(old) :])
+    before = np.random.SeedSequence(5).spawn(len(old))  # the streams of sim 0.2
+    now = spawn_streams(5)
+    for name, seq in zip(old, before):
+        assert now[name].random() == np.random.Generator(np.random.PCG64(seq)).random()
+
+
+def _daily_counts(o, days: int) -> np.ndarray:
+    return np.bincount((o.created // 1440).astype(int), minlength=days)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("daily_cv", [0.0, 0.1, 0.25])
+def test_daily_volume_spread_matches_daily_cv(daily_cv):
+    """A day's count N is Poisson given its gamma factor F (mean 1, CV c), so Var(N/mu) = 1/mu + c^2. The sample
+    variance of N/mu over the days of one long run must hold that value in its chi-square interval ((d-1) s^2 /
+    sigma^2 ~ chi2(d-1); the mixture is nearly normal: excess kurtosis about 6 c^2 <= 0.4 here)."""
+    days, mu = 366, 4000.0
+    cfg = DemandConfig(orders_per_day=mu, daily_cv=daily_cv, profile_cv=0.05)
+    o = generate_orders(cfg, City(CityConfig()), days, 1.0, 0.0, 0.0, spawn_streams(11))
+    x = _daily_counts(o, days) / mu
+    s2 = x.var(ddof=1)
+    lo, hi = (days - 1) * s2 / stats.chi2.ppf(0.995, days - 1), (days - 1) * s2 / stats.chi2.ppf(0.005, days - 1)
+    expected = 1.0 / mu + daily_cv**2
+    assert lo <= expected <= hi, f"variance of daily volume / mean: [{lo:.5f}, {hi:.5f}] vs {expected:.5f}"
+    assert abs(x.mean() - 1.0) <= 3 * math.sqrt(expected / days)
+
+
+def test_profile_cv_moves_volume_between_hours_not_days():
+    planned = planned_orders_per_hour(DemandConfig(orders_per_day=10_000, **STEADY), "2026-03-02", 50)
+    varied = varied_orders_per_hour(planned, 0.0, 0.2, *np.random.default_rng(1).spawn(2))
+    np.testing.assert_allclose(varied.sum(axis=1), planned.sum(axis=1), rtol=1e-12)
+    relative = varied / planned
+    assert 0.15 < relative.std() < 0.25  # each hour times a factor of CV 0.2, then renormalised over 24 hours
+    assert (varied_orders_per_hour(planned, 0.0, 0.0, *np.random.default_rng(1).spawn(2)) == planned).all()
+
+
+def test_weekday_factors_shape_the_days():
+    factors = [0.9, 0.9, 0.95, 1.0, 1.05, 1.2, 1.0]  # Monday first, mean 1
+    cfg = DemandConfig(orders_per_day=20_000, weekday_factors=factors, **STEADY)
+    for start, first_weekday in (("2026-03-02", 0), ("2026-03-04", 2)):  # a Monday, a Wednesday
+        days = 28
+        o = generate_orders(cfg, City(CityConfig()), days, 1.0, 0.0, 0.0, spawn_streams(3), start_date=start)
+        counts = _daily_counts(o, days)
+        expected = 20_000 * np.asarray(factors)[(first_weekday + np.arange(days)) % 7]
+        assert (np.abs(counts - expected) < 5 * np.sqrt(expected)).all(), (start, counts, expected)
+
+
+def test_a_calendar_event_multiplies_its_day_and_brings_its_profile():
+    spike = [10.0] + [1.0] * 23  # a midnight spike
+    events = [CalendarEvent(date="2026-11-11", factor=3.0, name="双11", profile=spike), CalendarEvent(date="2026-11-13", factor=0.5)]
+    cfg = DemandConfig(orders_per_day=20_000, calendar=events, **STEADY)
+    o = generate_orders(cfg, City(CityConfig()), 6, 1.0, 0.0, 0.0, spawn_streams(4), start_date="2026-11-09")
+    counts = _daily_counts(o, 6)
+    expected = 20_000 * np.array([1, 1, 3, 1, 0.5, 1])
+    assert (np.abs(counts - expected) < 5 * np.sqrt(expected)).all(), counts
+    day = o.created[(o.created >= 2 * 1440) & (o.created < 3 * 1440)]
+    midnight_share = np.mean(day < 2 * 1440 + 60)
+    assert abs(midnight_share - 10 / 33) < 5 * math.sqrt(10 / 33 * 23 / 33 / day.size)
+    # the dispatcher's expectation knows the plan
+    planned = planned_orders_per_hour(cfg, "2026-11-09", 6)
+    assert expected_orders(cfg, 2 * 1440, 3 * 1440, planned) == pytest.approx(60_000)
+    assert expected_orders(cfg, 2 * 1440, 2 * 1440 + 60, planned) == pytest.approx(60_000 * 10 / 33)
+    assert expected_orders(cfg, 1440, 2 * 1440, planned) == pytest.approx(20_000)
+
+
+def test_an_event_outside_the_run_warns():
+    with pytest.warns(UserWarning, match=r"demand.calendar\[0\].date.*2026-10-31 \(pre-sale\) lies outside the run"):
+        load_config(
+            {"start_date": "2026-11-04", "horizon_days": 14, "demand": {"calendar": [{"date": "2026-10-31", "name": "pre-sale"}]}}
+        )
+
+
+def test_bursts_add_orders_within_their_windows():
+    cfg = BurstConfig(per_day=4.0, orders_mean=300.0, orders_cv=0.5, duration_min=20.0)
+    factors = np.ones(30)
+    shares = np.tile(np.asarray(DEFAULT_HOURLY_PROFILE) / sum(DEFAULT_HOURLY_PROFILE), (30, 1))
+    created, burst = burst_arrivals(np.random.default_rng(2), cfg, factors, shares, 30 * 1440.0)
+    n_bursts = burst.max() + 1
+    assert abs(n_bursts - 120) < 4 * math.sqrt(120)
+    for b in range(n_bursts):
+        t = created[burst == b]
+        assert t.size == 0 or t.max() - t.min() < 20.0
+    assert abs(created.size / n_bursts - 300.0) < 4 * 300 * math.sqrt(0.25 + 1 / 300) / math.sqrt(n_bursts)
+    evening = np.mean((created % 1440) >= 19 * 60)  # they start where demand is: the evening peak (19-24 h) holds about 29 %
+    assert 0.15 < evening < 0.45
+
+
+def test_bursts_come_on_top_of_the_same_base_orders():
+    city = City(CityConfig())
+    base = DemandConfig(orders_per_day=20_000)
+    with_bursts = DemandConfig(orders_per_day=20_000, bursts=BurstConfig(per_day=3.0, orders_mean=500.0, zones=2))
+    a = generate_orders(base, city, 4, 1.0, 0.5, 0.1, spawn_streams(9))
+    b = generate_orders(with_bursts, city, 4, 1.0, 0.5, 0.1, spawn_streams(9))
+    assert (np.diff(b.created) >= 0).all()
+    assert len(b) > len(a) + 1000
+    kept = np.isin(b.created, a.created)
+    assert kept.sum() == len(a)
+    for name in ORDER_COLUMNS:
+        np.testing.assert_array_equal(getattr(b, name)[kept], getattr(a, name))
+    extra_home = ~kept & (b.region == 0)
+    np.testing.assert_array_equal(b.station[extra_home], city.zone_station[b.zone[extra_home]])
+    # 2 zones per burst: far fewer zones than the whole city's 80
+    assert np.unique(b.zone[extra_home]).size < 0.5 * city.zone_weight.size
+
+
+def test_burst_zones_are_distinct_and_follow_the_weights():
+    weight = np.array([0.0, 1.0, 1.0, 8.0, 0.0])
+    chosen = burst_zones(np.random.default_rng(0), weight, 2, 4000)
+    assert chosen.shape == (4000, 2)
+    assert (chosen[:, 0] != chosen[:, 1]).all() and np.isin(chosen, [1, 2, 3]).all()
+    assert np.mean((chosen == 3).any(axis=1)) > 0.9  # the heavy zone is nearly always among the two
+    assert burst_zones(np.random.default_rng(0), weight, 5, 3).shape == (3, 3)  # no more zones than have demand
+
+
+@pytest.mark.statistical
+def test_replications_differ_as_days_do():
+    """Confidence intervals over replications widen with daily_cv: the spread of the measured orders across seeds
+    (an F test on the two variances) and the width of their t interval."""
+    seeds = range(1, 7)
+    rows = {
+        cv: [sim.run(small_config(**{"demand.daily_cv": cv, "output.progress": False}, seed=s)).kpis for s in seeds]
+        for cv in (0.0, 0.2)
+    }
+    steady, varied = (pd.DataFrame(rows[cv]) for cv in (0.0, 0.2))
+    f = varied["orders"].var(ddof=1) / steady["orders"].var(ddof=1)
+    assert f > stats.f.ppf(0.999, len(seeds) - 1, len(seeds) - 1), f
+    width = {
+        name: float(ci(df, metric="orders").eval("ci_high - ci_low").iloc[0]) for name, df in (("steady", steady), ("varied", varied))
+    }
+    assert width["varied"] > 3 * width["steady"], width
+
+
+def test_the_double11_experiment_puts_its_peak_inside_the_run(recwarn):
+    import sim.cli
+
+    sim.cli._register_base()
+    composed = sim.cli._compose(["+experiment=double11"])
+    cfg = load_config(sim.cli._model_part(composed))
+    assert not [w for w in recwarn if "outside the run" in str(w.message)]
+    factors = planned_orders_per_hour(cfg.demand, cfg.start_date, cfg.horizon_days).sum(axis=1) / cfg.demand.orders_per_day
+    assert factors.argmax() == 7 and factors[7] == pytest.approx(3.0) and cfg.horizon_days - 7 >= 6  # 11-11, then days to recover
+    assert len(str(composed.hydra.sweeper.params.capacity).split("},{")) == 2  # with and without extra capacity

@@ -19,7 +19,7 @@ from ..policies import policy_class, policy_params
 from ..schema import ConfigError, check_number, from_dict, spec, to_dict
 from ..services import ServicesConfig, validate_services
 from .city import CityConfig, validate_city
-from .demand import DemandConfig
+from .demand import DEFAULT_START_DATE, BurstConfig, CalendarEvent, DemandConfig, planned_day_factors, validate_demand
 from .lastmile import LastmileConfig
 from .linehaul import LinehaulConfig
 from .promise import PromiseConfig
@@ -128,7 +128,7 @@ class SimConfig:
     horizon_days: int = spec(3, ge=1, le=366, doc="days of orders simulated, warm-up included")
     warmup_days: int = spec(1, ge=0, le=365, doc="first days excluded from KPIs (the chain starts empty)")
     drain_hours: float = spec(24.0, ge=0.0, le=240.0, doc="the clock runs on this long after the last order")
-    start_date: str = spec("2026-03-02", doc="calendar date of day 0, 'YYYY-MM-DD' (a Monday)")
+    start_date: str = spec(DEFAULT_START_DATE, doc="calendar date of day 0, 'YYYY-MM-DD' (a Monday)")
     city: CityConfig = field(default_factory=CityConfig)
     demand: DemandConfig = field(default_factory=DemandConfig)
     promise: PromiseConfig = field(default_factory=PromiseConfig)
@@ -206,9 +206,9 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.promise.day_end <= 0:
         raise ConfigError("promise.day_end", str(cfg.promise.day_end), "a promised day must end after midnight (00:00 is its start)")
     validate_city(cfg.city)
-    if len(cfg.demand.hourly_profile) != 24:
-        raise ConfigError("demand.hourly_profile", f"{len(cfg.demand.hourly_profile)} values", "expected 24 values, one per hour")
-    demand = cfg.demand.orders_per_day > 0 and sum(cfg.demand.hourly_profile) > 0
+    validate_demand(cfg.demand, cfg.start_date, cfg.horizon_days)
+    bursts = cfg.demand.bursts.per_day > 0 and cfg.demand.bursts.orders_mean > 0
+    demand = (cfg.demand.orders_per_day > 0 and sum(cfg.demand.hourly_profile) > 0) or bursts
     home_share = 1.0 - sum(c.share for c in cfg.city.nearby)
     needs = {
         "couriers_per_station": demand and home_share > 0,
@@ -293,9 +293,11 @@ BYTES_PER_ORDER = 300
 
 
 def expected_orders_total(cfg: SimConfig) -> float:
-    """Orders a run is expected to draw over its horizon."""
-    per_day = cfg.validation.arrival_per_hour * 24.0 if cfg.validation is not None else cfg.demand.orders_per_day
-    return per_day * cfg.horizon_days
+    """Orders a run is expected to draw over its horizon (weekdays, calendar events and bursts included)."""
+    if cfg.validation is not None:
+        return cfg.validation.arrival_per_hour * 24.0 * cfg.horizon_days
+    d = cfg.demand
+    return sum(planned_day_factors(d, cfg.start_date, cfg.horizon_days)) * (d.orders_per_day + d.bursts.per_day * d.bursts.orders_mean)
 
 
 def machine_memory_bytes() -> int:
@@ -326,6 +328,8 @@ def default_config() -> SimConfig:
 
 
 __all__ = [
+    "BurstConfig",
+    "CalendarEvent",
     "CapacityConfig",
     "CityConfig",
     "ConfigError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import ConfigError, check_number, spec, tod
+from .demand import steady_demand
 from .shifts import Shift
 
 # Each case: its stations in series, and the defaults of `+validation=<mode>` (one source for the CLI and `sim.run`).
@@ -76,7 +77,10 @@ def textbook_config(cfg: Any) -> Any:
     city = dataclasses.replace(
         cfg.city, nearby=[], warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)], stations_x=1, stations_y=1
     )
-    demand = dataclasses.replace(cfg.demand, orders_per_day=24.0 * v.arrival_per_hour, hourly_profile=[1.0] * 24, merchant_share=0.0)
+    # a textbook queue has Poisson arrivals at one rate
+    demand = steady_demand(
+        dataclasses.replace(cfg.demand, orders_per_day=24.0 * v.arrival_per_hour, hourly_profile=[1.0] * 24, merchant_share=0.0)
+    )
     capacity = dataclasses.replace(cfg.capacity, pickers=servers[0])
     warehouse = dataclasses.replace(cfg.warehouse, pick_mean_min=means[0], pick_cv=1.0, shifts=always)
     sorting, lastmile = cfg.sorting, dataclasses.replace(cfg.lastmile, failed_attempt_prob=0.0)
