@@ -108,7 +108,9 @@ class DeliveryEta:
         lead_min: np.ndarray,
     ):
         self.cfg, self.city, self.orders = cfg, city, orders
-        self.couriers = CapacityCurves(np.array([on_duty_profile(s, e) for s, e in courier_shifts]))
+        # couriers finish the day's parcels in overtime, up to the cap past their shift's end (sim.lastmile)
+        overtime = cfg.lastmile.overtime_max_h * 60.0
+        self.couriers = CapacityCurves(np.array([on_duty_profile(s, (e + overtime) % MIN_PER_DAY) for s, e in courier_shifts]))
         n_dc = len(cfg.city.warehouses)
         self.pickers = CapacityCurves(np.repeat(on_duty_profile(*picker_shifts)[None, :], n_dc, axis=0))
         self.courier_min_per_parcel = courier_min_per_parcel

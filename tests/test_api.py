@@ -68,7 +68,7 @@ def test_summary_is_one_row_with_the_flattened_config(small_run):
     for key, value in flatten(small_run.config.to_dict()).items():
         assert key in summary.columns, key
         assert (pd.isna(row[key]) and value is None) or row[key] == value, key
-    assert row["cutoff.time"] == "11:00" and row["promise.day_end"] == "22:00"
+    assert row["cutoff.time"] == "13:00" and row["promise.day_end"] == "22:00"
     assert row["seed"] == 42 and row["version"] == sim.__version__ and row["events"] == small_run.output.events
     assert row["same_day_hit_rate"] == pytest.approx(small_run.kpis["same_day_hit_rate"])
 

@@ -26,7 +26,7 @@ from sim.schema import ConfigError, flatten
 def test_defaults_are_valid_and_documented():
     cfg = sim.default_config()
     assert load_config(cfg) == cfg
-    assert cfg.capacity.couriers_per_station == 30 and cfg.cutoff == {"name": "fixed", "time": "11:00"}
+    assert cfg.capacity.couriers_per_station == 30 and cfg.cutoff == {"name": "fixed", "time": "13:00"}
 
 
 def test_partial_mapping_keeps_other_defaults():
@@ -85,7 +85,7 @@ def test_zero_couriers_with_demand_is_rejected():
 
 def test_flatten_uses_dotted_keys():
     flat = flatten(sim.default_config().to_dict())
-    assert flat["capacity.couriers_per_station"] == 30 and flat["cutoff.time"] == "11:00"
+    assert flat["capacity.couriers_per_station"] == 30 and flat["cutoff.time"] == "13:00"
     assert isinstance(flat["sorting.waves"], str)
 
 

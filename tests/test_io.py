@@ -76,7 +76,7 @@ def test_summary_has_kpis_config_and_run_facts(written, default_run):
     assert len(summary) == 1
     assert set(SUMMARY_COLUMNS) <= set(summary.columns)
     assert summary.loc[0, "capacity.couriers_per_station"] == 30
-    assert summary.loc[0, "cutoff.time"] == "11:00"
+    assert summary.loc[0, "cutoff.time"] == "13:00"
     assert summary.loc[0, "events"] == default_run.output.events
     assert schema_version(written / "summary.parquet") == SCHEMA_VERSION
 

@@ -254,7 +254,7 @@ def test_a_flattened_config_is_plain_text_and_numbers():
     """What lands in summary.parquet: every time as 'HH:MM' text, nothing a Parquet writer cannot take."""
     flat = flatten(SimConfig().to_dict())
     assert flat["promise.day_end"] == "22:00" and type(flat["promise.day_end"]) is str
-    assert flat["cutoff.time"] == "11:00"
+    assert flat["cutoff.time"] == "13:00"
     assert json.loads(flat["sorting.waves"])[0] == "05:00"
     assert json.loads(flat["lastmile.shifts"])[0] == {"start": "07:00", "end": "16:00", "share": 0.65}
     assert json.loads(flat["services.on_demand.slots"]) == ["09:00-12:00", "14:00-17:00", "18:00-21:00"]
