@@ -11,7 +11,13 @@ import sim
 from .conftest import SESSION, peak_rss_bytes_per_order, record
 from .naive_model import run_naive
 
-REFERENCE_SCENARIO = {"demand": {"orders_per_day": 10_000}, "output": {"progress": False}}
+# The default city at a tenth of its demand with a tenth of its people (machines and trucks as they are): with
+# the default 30 couriers a station for 10,000 orders a day, each courier would drive a tour per parcel or two
+REFERENCE_SCENARIO = {
+    "demand": {"orders_per_day": 10_000},
+    "capacity": {"couriers_per_station": 3, "pickers": 11, "pickup_couriers": 4},
+    "output": {"progress": False},
+}
 
 
 def _run(orders_per_day: float):
