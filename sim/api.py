@@ -6,9 +6,8 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from . import __version__, services
@@ -27,6 +26,9 @@ from .io import (
 from .kpis import compute_kpis, order_hits, station_kpis, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
+
+if TYPE_CHECKING:  # pandas loads only when a table is asked for as a DataFrame (`to_pandas`)
+    import pandas as pd
 
 
 @dataclass

@@ -206,13 +206,14 @@ class Progress(threading.Thread):
         self.seen = -1
         self.already = len(store.run_numbers())  # complete before this launch (a resumed sweep)
         self.bar = None
+        self.cache: dict = {}  # run -> (mtime, its summary row): each run's file is read once
         if sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True)
 
     def poll(self) -> None:
-        frame = self.store.summaries()
+        frame = self.store.summaries(self.cache)
         done = int(frame["run"].nunique()) if len(frame) else 0  # a search trial's replications share a run
         if done == self.seen:
             return
@@ -228,7 +229,7 @@ class Progress(threading.Thread):
             of = f"/{self.total}" if self.total else ""
             log.info("sweep progress: %d%s runs done, %d failed, about %.0f s left", done, of, failed, left)
         if done:
-            self.store.consolidate()
+            self.store.consolidate(frame)
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval_s):
