@@ -126,12 +126,20 @@ def orders_writer(
     def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
         first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows), extra)
-        with pq.ParquetWriter(tmp, first.schema, compression="zstd", filesystem=filesystem) as writer:
+        with pq.ParquetWriter(
+            tmp, first.schema, compression="zstd", use_dictionary=_few_values(first.schema), filesystem=filesystem
+        ) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
                 writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, slice(start, start + chunk_rows), extra))
 
     return write
+
+
+def _few_values(schema: pa.Schema) -> list[str]:
+    """The columns worth Parquet's dictionary encoding: all but the order id and the timestamps, whose values are nearly
+    all distinct (trying a dictionary on them costs time and a fallback; without it orders.parquet is faster and smaller)."""
+    return [f.name for f in schema if f.name != "order_id" and not pa.types.is_timestamp(f.type)]
 
 
 def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
