@@ -185,19 +185,23 @@ class SweepStore:
                 files[int(parent[-2].split("=", 1)[1])] = info.mtime_ns or 0
         return files
 
-    def summaries(self, cache: dict[int, tuple[int, pd.DataFrame]] | None = None) -> pd.DataFrame:
-        """Every run's summary row, with `run`, sorted by run. With `cache` (run -> (mtime, frame), kept by the
-        caller), a file read before and unchanged since is not read again: progress polls stay cheap as runs pile up."""
-        import pandas as pd
-
-        cache = {} if cache is None else cache
-        frames = []
-        for run, mtime in sorted(self._summary_files().items()):
+    def read_summaries(self, cache: dict[int, tuple[int, pd.DataFrame]]) -> list[int]:
+        """Bring `cache` (run -> (mtime, its summary rows with `run`)) up to date, reading only the files that are new or
+        changed since; returns the runs with a summary, sorted. Progress polls stay cheap as runs pile up."""
+        runs = sorted(self._summary_files().items())
+        for run, mtime in runs:
             if run not in cache or cache[run][0] != mtime:
                 frame = pq.read_table(self.table_path("summary", run), filesystem=self.fs).to_pandas()
                 frame.insert(0, "run", run)
                 cache[run] = (mtime, frame)
-            frames.append(cache[run][1])
+        return [run for run, _ in runs]
+
+    def summaries(self, cache: dict[int, tuple[int, pd.DataFrame]] | None = None) -> pd.DataFrame:
+        """Every run's summary row, with `run`, sorted by run (`cache`: see `read_summaries`)."""
+        import pandas as pd
+
+        cache = {} if cache is None else cache
+        frames = [cache[run][1] for run in self.read_summaries(cache)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": []})
 
     def consolidate(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
