@@ -1,4 +1,5 @@
-"""The sweep machinery: the 8-run smoke sweep, its per-run overhead, and parallel speed-up on this machine."""
+"""The sweep machinery: the 8-run smoke sweep, its per-run overhead, parallel speed-up on this machine, and a 40-run
+slice of a 1,000-run study of the default city extrapolated to the whole (`make bench-sweep-1000` runs the whole)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,42 @@ def test_parallel_speedup_of_eight_equal_runs(benchmark):
     speedup = serial / parallel
     benchmark.extra_info.update({"serial_s": serial, "parallel_s": parallel, "speedup": speedup})
     assert speedup >= 1.7, f"8 runs on all cores only {speedup:.2f}x faster than serially"
+
+
+# A 1,000-run study of the default city: 10 cutoffs x 5 courier levels x 20 seeds (`make bench-sweep-1000` runs it whole)
+STUDY_1000 = [
+    "+experiment=cutoff_capacity",
+    "cutoff.time=10:00,10:30,11:00,11:30,12:00,12:30,13:00,13:30,14:00,14:30",
+    "capacity.couriers_per_station=20,25,30,35,40",
+    "seed=range(1,21)",
+]
+# its 40-run slice: the cutoffs' and courier levels' spread, two seeds
+SLICE_40 = [
+    "+experiment=cutoff_capacity",
+    "cutoff.time=10:00,11:30,13:00,14:30",
+    "capacity.couriers_per_station=20,25,30,35,40",
+    "seed=1,2",
+]
+
+
+def test_sweep_slice_of_40_runs_extrapolated_to_1000(benchmark):
+    """The 40-run slice on the default joblib launcher (all cores), end to end; the 1,000-run time is start-up plus
+    25 times the rest. Also the non-simulation time per run: the workers' busy time beyond simulating, per run."""
+    startup = _startup_s()
+    wall, summary = benchmark.pedantic(lambda: _sweep(*SLICE_40), rounds=1, iterations=1)
+    runs = len(summary)
+    workers = summary["worker"].nunique()
+    per_run = (wall - startup) / runs
+    benchmark.extra_info.update(
+        {
+            "runs": runs,
+            "workers": workers,
+            "startup_s": startup,
+            "wall_s": wall,
+            "simulate_s_per_run": float(summary["wall_s"].mean()),
+            "wall_s_per_run": per_run,
+            "non_simulation_s_per_run": per_run * workers - float(summary["wall_s"].mean()),
+            "extrapolated_1000_runs_s": startup + per_run * 1000,
+        }
+    )
+    assert runs == 40 and (summary["status"] == "ok").all()

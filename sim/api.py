@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from . import __version__, services
@@ -27,6 +27,9 @@ from .io import (
 from .kpis import compute_kpis, order_hits, station_kpis, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
+
+if TYPE_CHECKING:  # pandas loads only when a table is asked for as a DataFrame (`to_pandas`)
+    import pandas as pd
 
 
 @dataclass
@@ -114,20 +117,31 @@ class RunResult:
 
     def write(self, directory: str | Path, orders: bool = True) -> list[Path]:
         """Write orders.parquet (if asked), utilization.parquet, alerts.parquet (with the parcel centre) and
-        summary.parquet into `directory`: every table is built first, and the files appear together or not at all."""
-        return write_together(self.writes(Path(directory), orders))
+        summary.parquet into `directory`: every table is built first, and the files appear together or not at all.
+        The other tables are built in a thread while orders.parquet is encoded (Arrow and numpy's sorts release the GIL)."""
+        if not orders:
+            return write_together(self.writes(Path(directory), orders))
+        _ = self._hit, self._extra  # shared by both threads: computed before the second one starts
+        names = self._table_names()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            built = pool.submit(lambda: {name: getattr(self, f"{name}_table") for name in names})
+            writes = [(f"{directory}/orders.parquet", self.orders_writer())]
+            writes += [
+                (f"{directory}/{name}.parquet", lambda tmp, name=name: parquet_writer(built.result()[name])(tmp)) for name in names
+            ]
+            return write_together(writes)
+
+    def _table_names(self) -> list[str]:
+        """The run's tables besides the orders, summary last (alerts only with the parcel centre)."""
+        names = ["utilization", "stations", "tours", "alerts", "summary"]
+        return [name for name in names if name != "alerts" or self.output.alerts is not None]
 
     def writes(self, directory: Path | str, orders: bool = True, filesystem=None) -> list[tuple[str, Any]]:
         """(path, write) of each file of the run under `directory`, summary last, for `io.write_together`."""
-        tables = [
-            ("utilization", self.utilization_table),
-            ("stations", self.stations_table),
-            ("tours", self.tours_table),
-            ("alerts", self.alerts_table),
-            ("summary", self.summary_table),
-        ]
         out = [(f"{directory}/orders.parquet", self.orders_writer(filesystem))] if orders else []
-        out += [(f"{directory}/{name}.parquet", parquet_writer(table, filesystem)) for name, table in tables if table is not None]
+        out += [
+            (f"{directory}/{name}.parquet", parquet_writer(getattr(self, f"{name}_table"), filesystem)) for name in self._table_names()
+        ]
         return out
 
     def orders_writer(self, filesystem=None):

@@ -8,6 +8,7 @@ Bad input exits with code 2 and one line naming the key, the value and what is a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from . import sweep
 from .api import run
@@ -36,6 +37,7 @@ EXIT_BAD_CONFIG = 2
 # configs/ of the checkout, or the copy an installed wheel carries (sim/hydra_configs)
 CONFIG_DIR = str(CHECKOUT / "configs" if CHECKOUT else Path(__file__).resolve().parent / "hydra_configs")
 _task_started = False
+TASK_NAME = "cli"  # hydra.job.name, as @hydra.main names a task of sim/cli.py (its log: cli.log)
 
 
 def _register_base() -> None:
@@ -68,8 +70,8 @@ def _renamed(argv: list[str]) -> list[str]:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def _app(cfg: DictConfig) -> float | list[float]:
+def _task(cfg: DictConfig) -> float | list[float]:
+    """One job: a sweep's run (`sweep.run_sweep_job`), or a single run that prints its KPIs and writes its tables."""
     global _task_started
     _task_started = True
     hydra_cfg = HydraConfig.get()
@@ -93,6 +95,10 @@ def _app(cfg: DictConfig) -> float | list[float]:
     print(kpi_table(result.kpis, config, result.wall_s, result.output.events))
     print(f"Wrote {', '.join(p.name for p in paths)} to {out_dir}")
     return float(result.kpis["same_day_hit_rate"])
+
+
+# Hydra's own front door, for what `main` leaves to it (--cfg, --help, --info, Hydra's flags): it composes again
+_app = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")(_task)
 
 
 def _fail(message: str, code: int) -> None:
@@ -159,8 +165,41 @@ def _compose(argv: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     plain = [o.input_line for o in _parse(argv) if not o.is_sweep_override()]
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name=TASK_NAME):
         return compose(config_name="config", overrides=plain, return_hydra_config=True)
+
+
+def _sweep_jobs_to_check(argv: list[str], cfg: DictConfig, group_options) -> list[list[str]]:
+    """The overrides of the few jobs that stand for every job of a grid sweep when composing: each combination of
+    the swept config-group options (they decide which keys exist), every other swept key at its first value
+    (a key exists or not whatever its value). Sweeps the basic sweeper cannot split (an optimiser's ranges) are left out."""
+    params = [f"{k}={v}" for k, v in (cfg.hydra.sweeper.get("params") or {}).items()]
+    parser = OverridesParser.create()
+    choices: dict[str, list[str]] = {}
+    for text in params + [a for a in argv if not a.startswith("-")]:
+        override = parser.parse_override(text)
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            values = [f"{key}={v}" for v in override.sweep_string_iterator()]
+            choices[key] = values if group_options(override.key_or_group) else values[:1]
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def _check_sweep_composes(argv: list[str], cfg: DictConfig) -> None:
+    """Compose the jobs that stand for the whole sweep (`_sweep_jobs_to_check`), so a bad swept option or key
+    stops the launch with one line (Hydra's sweeper would compose every job in this process before starting any)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name=TASK_NAME):
+        loader = GlobalHydra.instance().config_loader()
+        for job in _sweep_jobs_to_check(argv, cfg, loader.get_group_options):
+            try:
+                compose(config_name="config", overrides=job)
+            except Exception as exc:
+                raise _composition_error(exc, [re.sub(r"\\(.)", r"\1", o) for o in job]) from None  # as typed: 10:00, not 10\:00
 
 
 def _resolved_model_part(cfg: DictConfig) -> dict | None:
@@ -219,6 +258,7 @@ def check_launch(argv: list[str]) -> tuple[list[str], DictConfig | None]:
         check_writable("hydra.run.dir", str(cfg.hydra.run.dir))
         return argv, cfg
     results = cfg.results
+    _check_sweep_composes(argv, cfg)
     for key in ("experiment", "sweep_id"):
         check_name(f"results.{key}", str(results[key]))
     uri = results.uri if "://" in results.uri else os.path.abspath(results.uri)  # workers may run elsewhere
@@ -232,17 +272,66 @@ def check_launch(argv: list[str]) -> tuple[list[str], DictConfig | None]:
     return [a for a in argv if not a.startswith(("results.uri=", "results.sweep_id="))] + extra, cfg
 
 
+def _launch(argv: list[str], cfg: DictConfig) -> None:
+    """What Hydra's front door does after parsing its arguments, on the config `check_launch` composed: a single
+    run is run from it (Hydra would compose it twice more: once to learn the mode, once to run), a sweep is handed
+    to the sweeper (it composes the sweep's config once; each job composes its own in the process that runs it)."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path, run_and_report
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import configure_log, run_job
+    from hydra.types import HydraContext
+
+    app = Hydra.create_main_hydra2(task_name=TASK_NAME, config_search_path=create_config_search_path(CONFIG_DIR))
+    overrides = [a for a in argv if not a.startswith("-")]
+    mode = cfg.hydra.mode
+    if any(a in ("-m", "--multirun") for a in argv) and mode != RunMode.MULTIRUN:
+        mode = RunMode.MULTIRUN
+        overrides.append("hydra.mode=MULTIRUN")  # as Hydra's front door does for -m
+
+    def run() -> None:
+        with open_dict(cfg.hydra):
+            if cfg.hydra.mode is None:
+                cfg.hydra.overrides.hydra.append("hydra.mode=RUN")  # as Hydra's front door records it
+            cfg.hydra.mode = RunMode.RUN
+        configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
+        callbacks = Callbacks(cfg)
+        callbacks.on_run_start(config=cfg, config_name="config")
+        context = HydraContext(config_loader=app.config_loader, callbacks=callbacks)
+        ret = run_job(task_function=_task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None, hydra_context=context)
+        callbacks.on_run_end(config=cfg, config_name="config", job_return=ret)
+        _ = ret.return_value  # re-raises the task's exception
+
+    validate = BasicSweeper.validate_batch_is_legal
+    try:
+        if mode == RunMode.MULTIRUN:
+            # check_launch composed the jobs that stand for the whole grid: the sweeper need not compose every job
+            # here, serially, before starting any (they compose again where they run)
+            BasicSweeper.validate_batch_is_legal = lambda self, batch: None
+            run_and_report(lambda: app.multirun(config_name="config", task_function=_task, overrides=overrides))
+        else:
+            run_and_report(run)
+    finally:
+        BasicSweeper.validate_batch_is_legal = validate
+        GlobalHydra.instance().clear()
+
+
 def main() -> None:
     """Entry point. Bad input (an override, a value, an unwritable place) exits with 2 and one line before anything
     runs; a run that fails while running exits with 1; a sweep with failed runs exits with 1 after consolidating the others."""
     _register_base()
     try:
-        argv, _ = check_launch(_renamed(sys.argv[1:]))
+        argv, cfg = check_launch(_renamed(sys.argv[1:]))
     except ConfigError as exc:
         _fail(str(exc), EXIT_BAD_CONFIG)
     sys.argv[1:] = argv
     try:
-        _app()
+        if cfg is not None and all(a in ("-m", "--multirun") for a in argv if a.startswith("-")):
+            _launch(argv, cfg)
+        else:  # --cfg, --help, --info or another of Hydra's flags: Hydra's own front door
+            _app()
     except SystemExit as exc:
         if exc.code == 1 and not _task_started and not sweep.OUTCOME:
             sys.exit(EXIT_BAD_CONFIG)

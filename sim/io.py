@@ -41,24 +41,59 @@ def _metadata(table_name: str, version: str) -> dict[bytes, bytes]:
     return {b"sim.schema_version": SCHEMA_VERSION.encode(), b"sim.table": table_name.encode(), b"sim.version": version.encode()}
 
 
+def _array(values: Any, mask: np.ndarray | None = None, type: pa.DataType | None = None) -> pa.Array:
+    """An Arrow array straight from a numpy array's buffer (or from a list of strings). `pa.array` would do the same but
+    first imports pandas to check what it was given: about 0.3 s of every run's start-up."""
+    values = np.asarray(values)
+    if values.dtype.kind in "OUS":
+        return _strings([str(v) for v in values])
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:
+        arrow_type, data = pa.bool_(), pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        arrow_type, data = type or pa.from_numpy_dtype(values.dtype), pa.py_buffer(values)
+    nulls = int(mask.sum()) if mask is not None else 0
+    validity = pa.py_buffer(np.packbits(~mask, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(arrow_type, len(values), [validity, data], null_count=nulls)
+
+
+def _strings(values: list[str | None]) -> pa.Array:
+    """Strings (None for null) as an Arrow string array, built from its offsets and bytes."""
+    encoded = [b"" if v is None else v.encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    nulls = np.array([v is None for v in values], dtype=bool)
+    validity = pa.py_buffer(np.packbits(~nulls, bitorder="little")) if nulls.any() else None
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers, null_count=int(nulls.sum()))
+
+
+def _dictionary_encoded(values: np.ndarray) -> pa.DictionaryArray:
+    """Strings dictionary-encoded in order of first appearance (as Arrow's `dictionary_encode` does)."""
+    unique, first, inverse = np.unique(np.asarray(values), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return pa.DictionaryArray.from_arrays(_array(rank[inverse].astype(np.int32)), _strings([str(u) for u in unique[order]]))
+
+
 def _timestamps(minutes: np.ndarray, start_ms: int) -> pa.Array:
     nan = np.isnan(minutes)
     ms = np.where(nan, 0.0, minutes) * 60_000.0
-    return pa.array(np.rint(ms).astype(np.int64) + start_ms, type=pa.timestamp("ms"), mask=nan)
+    return _array(np.rint(ms).astype(np.int64) + start_ms, mask=nan, type=pa.timestamp("ms"))
 
 
 def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     mask = codes < 0
-    indices = pa.array(codes.astype(np.int32), mask=mask if mask.any() else None)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
+    return pa.DictionaryArray.from_arrays(_array(codes.astype(np.int32), mask=mask), _strings(list(names)))
 
 
 def _service_column(kind: str, values: np.ndarray, start_ms: int) -> pa.Array:
     if kind == "time":
         return _timestamps(values, start_ms)
     if kind == "flag":  # 1 / 0 / -1 (not applicable) -> true / false / null
-        return pa.array(values == 1, mask=values < 0)
-    return pa.array(values)
+        return _array(values == 1, mask=values < 0)
+    return _array(values)
 
 
 def orders_to_arrow(
@@ -75,20 +110,20 @@ def orders_to_arrow(
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
     columns: dict[str, Any] = {
-        "order_id": pa.array(np.arange(len(o), dtype=np.int64)[rows]),
+        "order_id": _array(np.arange(len(o), dtype=np.int64)[rows]),
         "region": _labels(o.region[rows], regions),
-        "zone": pa.array(zone, mask=zone < 0),
-        "station": pa.array(station, mask=station < 0),
-        "territory": pa.array(o.territory[rows], mask=o.territory[rows] < 0),
+        "zone": _array(zone, mask=zone < 0),
+        "station": _array(station, mask=station < 0),
+        "territory": _array(o.territory[rows], mask=o.territory[rows] < 0),
         "category": _labels(o.category[rows], CATEGORY_NAMES),
         "source": _labels(o.source[rows], SOURCE_NAMES),
         "tier": _labels(o.tier[rows], TIER_NAMES),
     }
     for col, attr in TIMESTAMP_COLUMNS:
         columns[col] = _timestamps(getattr(o, attr)[rows], start_ms)
-    columns["attempts"] = pa.array(o.attempts[rows])
+    columns["attempts"] = _array(o.attempts[rows])
     h = hit[rows]
-    columns["hit"] = pa.array(h == 1, mask=h < 0)
+    columns["hit"] = _array(h == 1, mask=h < 0)
     columns["returned"] = _timestamps(o.returned[rows], start_ms)
     for name, (kind, values) in (extra or {}).items():
         columns[name] = _service_column(kind, values[rows], start_ms)
@@ -126,7 +161,9 @@ def orders_writer(
     def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
         first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows), extra)
-        with pq.ParquetWriter(tmp, first.schema, compression="zstd", filesystem=filesystem) as writer:
+        with pq.ParquetWriter(
+            tmp, first.schema, compression="zstd", use_dictionary=_few_values(first.schema), filesystem=filesystem
+        ) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
                 writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, slice(start, start + chunk_rows), extra))
@@ -134,20 +171,26 @@ def orders_writer(
     return write
 
 
+def _few_values(schema: pa.Schema) -> list[str]:
+    """The columns worth Parquet's dictionary encoding: all but the order id and the timestamps, whose values are nearly
+    all distinct (trying a dictionary on them costs time and a fallback; without it orders.parquet is faster and smaller)."""
+    return [f.name for f in schema if f.name != "order_id" and not pa.types.is_timestamp(f.type)]
+
+
 def summary_to_arrow(row: dict[str, Any], version: str) -> pa.Table:
     """The one-row summary: KPIs, the flattened config, and run facts."""
     arrays, names = [], []
     for key, value in row.items():
         if isinstance(value, (bool, np.bool_)):
-            arr = pa.array([bool(value)], pa.bool_())
+            arr = _array(np.array([bool(value)]))
         elif isinstance(value, (int, np.integer)):
-            arr = pa.array([int(value)], pa.int64())
+            arr = _array(np.array([int(value)], dtype=np.int64))
         elif isinstance(value, (float, np.floating)):
-            arr = pa.array([float(value)], pa.float64())
+            arr = _array(np.array([float(value)], dtype=np.float64))
         elif value is None:
-            arr = pa.array([None], pa.string())
+            arr = _strings([None])
         else:
-            arr = pa.array([str(value)], pa.string())
+            arr = _strings([str(value)])
         arrays.append(arr)
         names.append(key)
     table = pa.Table.from_arrays(arrays, names=names)
@@ -217,12 +260,12 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
     table = pa.table(
         {
             "time": _timestamps(samples["time_min"], start_ms),
-            "stage": pa.array(samples["stage"]).dictionary_encode(),
-            "queue": pa.array(queue),
-            "in_service": pa.array(in_service),
-            "wip": pa.array(queue + in_service),
-            "busy_servers": pa.array(samples["busy_servers"].astype(np.int64)),
-            "servers": pa.array(samples["servers"].astype(np.int64)),
+            "stage": _dictionary_encoded(samples["stage"]),
+            "queue": _array(queue),
+            "in_service": _array(in_service),
+            "wip": _array(queue + in_service),
+            "busy_servers": _array(samples["busy_servers"].astype(np.int64)),
+            "servers": _array(samples["servers"].astype(np.int64)),
         }
     )
     return table.replace_schema_metadata(_metadata("utilization", version))
@@ -233,17 +276,17 @@ def tours_to_arrow(tours, start_date: str, version: str) -> pa.Table:
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     table = pa.table(
         {
-            "station": pa.array(tours.station.astype(np.int64)),
-            "courier": pa.array(tours.courier.astype(np.int64)),
-            "territory": pa.array(tours.territory.astype(np.int64)),
+            "station": _array(tours.station.astype(np.int64)),
+            "courier": _array(tours.courier.astype(np.int64)),
+            "territory": _array(tours.territory.astype(np.int64)),
             "start": _timestamps(tours.start, start_ms),
             "end": _timestamps(tours.start + tours.duration_min, start_ms),
-            "parcels": pa.array(tours.parcels.astype(np.int64)),
-            "stops": pa.array(tours.stops),
-            "km": pa.array(tours.km, mask=np.isnan(tours.km)),
-            "doorstep_parcels": pa.array(tours.doorstep_parcels.astype(np.int64)),
-            "slot_parcels": pa.array(tours.slot_parcels.astype(np.int64)),
-            "overtime_min": pa.array(tours.overtime_min),
+            "parcels": _array(tours.parcels.astype(np.int64)),
+            "stops": _array(tours.stops),
+            "km": _array(tours.km, mask=np.isnan(tours.km)),
+            "doorstep_parcels": _array(tours.doorstep_parcels.astype(np.int64)),
+            "slot_parcels": _array(tours.slot_parcels.astype(np.int64)),
+            "overtime_min": _array(tours.overtime_min),
         }
     )
     return table.replace_schema_metadata(_metadata("tours", version))
@@ -251,7 +294,7 @@ def tours_to_arrow(tours, start_date: str, version: str) -> pa.Table:
 
 def stations_to_arrow(rows: dict[str, np.ndarray], version: str) -> pa.Table:
     """One row per delivery station (see docs/schema.md)."""
-    table = pa.table({name: pa.array(values) for name, values in rows.items()})
+    table = pa.table({name: _array(values) for name, values in rows.items()})
     return table.replace_schema_metadata(_metadata("stations", version))
 
 
@@ -262,7 +305,7 @@ def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     table = pa.table(
         {
-            "order_id": pa.array(alerts["order_id"].astype(np.int64)),
+            "order_id": _array(alerts["order_id"].astype(np.int64)),
             "sla": _labels(alerts["sla"], SLA_NAMES),
             "level": _labels(alerts["level"], LEVEL_NAMES),
             "time": _timestamps(alerts["time_min"], start_ms),

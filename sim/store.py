@@ -26,15 +26,17 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from .io import TEMP_NAME, _atomic, write_parquet_atomic, write_together
 from .schema import ConfigError
+
+if TYPE_CHECKING:  # pandas loads in the launching process only, when it reads the summaries
+    import pandas as pd
 
 _ROOT = Path(__file__).resolve().parent.parent
 # the project's checkout when running from one (an editable install), else None (an installed wheel)
@@ -171,21 +173,35 @@ class SweepStore:
 
     # --- the whole sweep -----------------------------------------------------------------------
     def run_numbers(self) -> list[int]:
-        selector = pafs.FileSelector(f"{self.root}/summary", allow_not_found=True)
-        runs = []
-        for info in self.fs.get_file_info(selector):
-            if info.type == pafs.FileType.Directory and info.base_name.startswith("run="):
-                if self._exists(f"{info.path}/summary.parquet"):
-                    runs.append(int(info.base_name.split("=", 1)[1]))
-        return sorted(runs)
+        return sorted(self._summary_files())
 
-    def summaries(self) -> pd.DataFrame:
-        """Every run's summary row, with `run`, sorted by run."""
-        frames = []
-        for run in self.run_numbers():
-            frame = pq.read_table(self.table_path("summary", run), filesystem=self.fs).to_pandas()
-            frame.insert(0, "run", run)
-            frames.append(frame)
+    def _summary_files(self) -> dict[int, int]:
+        """Run number -> modification time (ns) of each run's summary file, from one listing of summary/."""
+        selector = pafs.FileSelector(f"{self.root}/summary", allow_not_found=True, recursive=True)
+        files = {}
+        for info in self.fs.get_file_info(selector):
+            parent = info.path.rstrip("/").rsplit("/", 2)
+            if info.type == pafs.FileType.File and info.base_name == "summary.parquet" and parent[-2].startswith("run="):
+                files[int(parent[-2].split("=", 1)[1])] = info.mtime_ns or 0
+        return files
+
+    def read_summaries(self, cache: dict[int, tuple[int, pd.DataFrame]]) -> list[int]:
+        """Bring `cache` (run -> (mtime, its summary rows with `run`)) up to date, reading only the files that are new or
+        changed since; returns the runs with a summary, sorted. Progress polls stay cheap as runs pile up."""
+        runs = sorted(self._summary_files().items())
+        for run, mtime in runs:
+            if run not in cache or cache[run][0] != mtime:
+                frame = pq.read_table(self.table_path("summary", run), filesystem=self.fs).to_pandas()
+                frame.insert(0, "run", run)
+                cache[run] = (mtime, frame)
+        return [run for run, _ in runs]
+
+    def summaries(self, cache: dict[int, tuple[int, pd.DataFrame]] | None = None) -> pd.DataFrame:
+        """Every run's summary row, with `run`, sorted by run (`cache`: see `read_summaries`)."""
+        import pandas as pd
+
+        cache = {} if cache is None else cache
+        frames = [cache[run][1] for run in self.read_summaries(cache)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": []})
 
     def consolidate(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:

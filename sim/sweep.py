@@ -196,28 +196,31 @@ def summary_rows_to_arrow(rows: list[dict]) -> pa.Table:
 
 
 class Progress(threading.Thread):
-    """In the launching process: runs done of total, failures and time left; keeps summary.parquet current."""
+    """In the launching process: runs done of total, failures and time left; keeps summary.parquet current (at most
+    `consolidate_s` behind; the end of the sweep writes the final one). Each run's summary file is read once."""
 
-    def __init__(self, store: SweepStore, total: int | None, interval_s: float = 1.0):
+    def __init__(self, store: SweepStore, total: int | None, interval_s: float = 1.0, consolidate_s: float = 10.0):
         super().__init__(daemon=True)
         self.store, self.total, self.interval_s = store, total, interval_s
+        self.consolidate_s, self.consolidated = consolidate_s, float("-inf")  # summary.parquet: at most every 10 s, and at the end
         self.stop_event = threading.Event()
         self.started = time.monotonic()
         self.seen = -1
         self.already = len(store.run_numbers())  # complete before this launch (a resumed sweep)
         self.bar = None
+        self.cache: dict = {}  # run -> (mtime, its summary row): each run's file is read once
         if sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True)
 
     def poll(self) -> None:
-        frame = self.store.summaries()
-        done = int(frame["run"].nunique()) if len(frame) else 0  # a search trial's replications share a run
+        runs = self.store.read_summaries(self.cache)  # reads only the runs finished since the last poll
+        done = len(runs)  # a search trial's replications share a run
         if done == self.seen:
             return
         self.seen = done
-        failed = int(frame.loc[frame["status"] == "failed", "run"].nunique()) if done else 0
+        failed = sum(bool((self.cache[run][1]["status"] == "failed").any()) for run in runs)
         elapsed, new = time.monotonic() - self.started, done - self.already
         left = elapsed / new * (self.total - done) if new > 0 and self.total else float("nan")
         if self.bar is not None:
@@ -227,8 +230,9 @@ class Progress(threading.Thread):
         else:
             of = f"/{self.total}" if self.total else ""
             log.info("sweep progress: %d%s runs done, %d failed, about %.0f s left", done, of, failed, left)
-        if done:
-            self.store.consolidate()
+        if done and time.monotonic() - self.consolidated >= self.consolidate_s:
+            self.store.consolidate(self.store.summaries(self.cache))
+            self.consolidated = time.monotonic()
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval_s):

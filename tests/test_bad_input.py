@@ -115,6 +115,23 @@ def test_each_bad_override_is_one_line_naming_its_key(key, value):
     assert key.split(".")[-1] in message or key in message, message
 
 
+def test_a_swept_option_or_key_that_cannot_compose_names_itself():
+    """A sweep's jobs are composed up front only for each swept group option (other swept keys at their first value)."""
+    with pytest.raises(ConfigError, match="'cutoff' has bad value 'bogus'"):
+        sim.cli.check_launch([*SMALL, "-m", "seed=1,2", "cutoff=fixed,regional,bogus"])
+    with pytest.raises(ConfigError, match="'cutoff.time' has bad value '10:00'"):
+        sim.cli.check_launch([*SMALL, "-m", "cutoff=fixed,dynamic", "cutoff.time=10:00,11:00"])
+
+
+def test_a_grid_sweep_composes_one_job_per_swept_option():
+    jobs = sim.cli._sweep_jobs_to_check(
+        ["-m", "cutoff=fixed,dynamic", "seed=range(1,41)", "capacity.pickers=100"],
+        sim.cli._compose(["capacity.pickers=100"]),
+        lambda group: ["dynamic", "fixed"] if group == "cutoff" else [],
+    )
+    assert jobs == [["cutoff=fixed", "seed=1", "capacity.pickers=100"], ["cutoff=dynamic", "seed=1", "capacity.pickers=100"]]
+
+
 def test_there_are_enough_cases():
     assert len(CASES) >= 200
 
@@ -137,6 +154,10 @@ def test_there_are_enough_cases():
         ["demand.orders_per_day=50000000", "horizon_days=300"],
         ["demand.orders_per_day=5000000", "horizon_days=300", "demand.calendar=[{date:2026-03-10,factor:100}]"],
         ["demand.bursts.per_day=1000", "demand.bursts.orders_mean=1000000"],
+        ["-m", "cutoff=fixed,bogus"],
+        ["-m", "seed=1,2", "capacity.bogus=1,2"],
+        ["-m", "cutoff=fixed,dynamic", "cutoff.time=10:00"],
+        ["-m", "+experiment=smoke", "cutoff=fixed,nope"],
     ],
 )
 def test_inconsistent_or_unwritable_launches_are_refused(argv):
@@ -184,6 +205,7 @@ def _files(folder: Path) -> list[Path]:
         ["capacity.pickers=1,2"],
         ["-m", "seed=1,2", "capacity.pickers=${oops}"],
         ["-m", "seed=1", "results.experiment=../../escaped"],
+        ["-m", "cutoff=fixed,dynamic", "cutoff.time=10:00"],
     ],
 )
 def test_the_command_prints_one_line_exits_2_and_writes_nothing(tmp_path, args):
