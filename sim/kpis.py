@@ -413,15 +413,13 @@ def station_kpis(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str,
 
 
 def _count_at(times: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """How many of `times` (NaN ignored; weighted, if given) are <= each of `at`."""
+    """How many of `times` (NaN ignored; weighted, if given) are <= each of `at` (sorted ascending): each time
+    falls before the first sample at or after it, and the counts accumulate (no sort of the times)."""
     keep = ~np.isnan(times)
-    order = np.argsort(times[keep], kind="stable")
-    t = times[keep][order]
-    pos = np.searchsorted(t, at, side="right")
-    if weights is None:
-        return pos
-    cum = np.concatenate([[0], np.cumsum(weights[keep][order])])
-    return cum[pos]
+    first_sample = np.searchsorted(at, times[keep], side="left")  # t <= at[k] exactly when first_sample <= k
+    w = None if weights is None else weights[keep]
+    counts = np.cumsum(np.bincount(first_sample, weights=w, minlength=at.size + 1)[: at.size])
+    return counts if weights is not None else counts.astype(np.int64)
 
 
 def _under_way(start: np.ndarray, end: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
