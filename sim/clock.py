@@ -128,6 +128,11 @@ def assign_shifts(shifts: list[Shift], headcount: int) -> list[ShiftHours]:
 # --- shift arithmetic over many servers at once (arrays of shift starts and ends) -------------------
 
 
+def shift_bounds(shifts: list[ShiftHours]) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of servers' daily shifts as arrays, for the functions below."""
+    return np.array([w.start for w in shifts], dtype=float), np.array([w.end for w in shifts], dtype=float)
+
+
 def _always(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     return (end - start >= MIN_PER_DAY) | (start == end) | ((start == 0.0) & (end >= MIN_PER_DAY))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .city import City
-from .clock import MIN_PER_DAY
+from .clock import MIN_PER_DAY, on_duty_mask
 from .config import SimConfig
 from .records import SOURCE_MERCHANT, OrderTable
 
@@ -36,9 +36,7 @@ def next_time(daily_tods: np.ndarray, t: np.ndarray) -> np.ndarray:
 def on_duty_profile(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Servers on duty in each `SLOT_MIN` slot of the day (at the slot's middle), for daily shifts [start, end)."""
     mid = (np.arange(SLOTS_PER_DAY) + 0.5) * SLOT_MIN
-    s, e = np.asarray(starts, float)[:, None], np.asarray(ends, float)[:, None]
-    on = np.where(s < e, (mid >= s) & (mid < e), (mid >= s) | (mid < e)) | (e - s >= MIN_PER_DAY)
-    return on.sum(axis=0).astype(float)
+    return on_duty_mask(starts, ends, mid).sum(axis=0).astype(float)
 
 
 class CapacityCurves:

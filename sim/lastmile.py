@@ -202,16 +202,15 @@ class Station:
             o.out_for_delivery[load[first_out]] = now
         o.last_out[load] = now
         ok = attempt > o.failed_attempts[load]
+        delivered = ok
         if self.any_refused:
             refused = ok & o.refused[load]
             o.returned[load[refused]] = now + offsets[refused]
             delivered = ok & ~refused
-            o.delivered[load[delivered]] = now + offsets[delivered]
-        elif ok.all():
+        if delivered.all():  # the usual tour: every parcel handed over
             o.delivered[load] = now + offsets
-            return None
         else:
-            o.delivered[load[ok]] = now + offsets[ok]
+            o.delivered[load[delivered]] = now + offsets[delivered]
         if ok.all():
             return None
         o.failed_at[load[~ok]] = now + offsets[~ok]
@@ -225,13 +224,13 @@ class Station:
             on_duty = shift.on_duty(now)
             # back from a tour after the shift's end: on, in overtime within the cap, while the most urgent parcel
             # waiting is due before the cap runs out (tomorrow's parcels wait for tomorrow's shift)
-            overtime = (
+            in_overtime = (
                 not on_duty
                 and now < shift_end + self.overtime_min
                 and self.queue.size > 0
                 and self.hooks.due(o, self.queue[:1])[0] <= shift_end + self.overtime_min
             )
-            if not on_duty and not overtime:
+            if not on_duty and not in_overtime:
                 yield env.timeout(shift.next_on_duty(now) - now)
                 continue
             if self.queue.size == 0:
@@ -258,8 +257,10 @@ class Station:
                 stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.territory_km2, cfg)
             else:  # textbook tours: a drawn time, no geometry
                 stops, km = float(n), float("nan")
-            overtime = max(0.0, now + duration - shift_end)
-            self.log.tours.append((now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k, stops, km, overtime, territory))
+            overtime_min = max(0.0, now + duration - shift_end)
+            self.log.tours.append(
+                (now, duration, n, own_parcels, own_min, slot_parcels, self.sid, k, stops, km, overtime_min, territory)
+            )
             if now + duration > shift_end:
                 self.log.overtime.append(("lastmile", self.sid, k, shift_end, now + duration))
             yield env.timeout(duration)

@@ -17,7 +17,7 @@ import simpy
 
 from . import services
 from .city import City
-from .clock import MIN_PER_DAY, assign_shifts, call_at
+from .clock import MIN_PER_DAY, assign_shifts, call_at, shift_bounds
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import gamma_times, generate_orders
@@ -134,15 +134,14 @@ class Model:
         home = o.station >= 0
         u_territory = self.streams["territories"].random(len(o))
         o.territory[home] = (u_territory[home] * territories[o.station[home]]).astype(np.int16)
-        every_courier = [w for station in courier_shifts for w in station]
-        starts, ends = np.array([w.start for w in every_courier]), np.array([w.end for w in every_courier])
-        pickers = assign_shifts(cfg.warehouse.shifts, cap.pickers)
+        station_shifts = [shift_bounds(station) for station in courier_shifts]
+        starts, ends = shift_bounds([w for station in courier_shifts for w in station])
         eta = DeliveryEta(
             cfg,
             self.city,
             o,
-            [(np.array([w.start for w in st]), np.array([w.end for w in st])) for st in courier_shifts],
-            (np.array([w.start for w in pickers]), np.array([w.end for w in pickers])),
+            station_shifts,
+            shift_bounds(assign_shifts(cfg.warehouse.shifts, cap.pickers)),
             *self._typical_tour(),
         )
         state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min(), eta)

@@ -13,7 +13,7 @@ import heapq
 
 import numpy as np
 
-from .clock import MIN_PER_DAY, ShiftHours, shift_end_after
+from .clock import MIN_PER_DAY, ShiftHours, shift_bounds, shift_end_after
 
 
 def lindley_starts(arrivals: np.ndarray, service: np.ndarray, free_at: float) -> np.ndarray:
@@ -54,9 +54,8 @@ class ServerPool:
         shifts were extended by `extension_min` (to let work start in overtime) counts from the shift's own end."""
         if servers is None or starts.size == 0:
             return []
-        start = np.array([w.start for w in self.shifts])[servers]
-        end = np.array([w.end for w in self.shifts])[servers]
-        shift_end = shift_end_after(start, end, starts) - extension_min
+        start, end = shift_bounds(self.shifts)
+        shift_end = shift_end_after(start[servers], end[servers], starts) - extension_min
         late = finishes > shift_end
         return list(zip(servers[late].tolist(), shift_end[late].tolist(), finishes[late].tolist()))
 
