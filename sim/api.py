@@ -15,6 +15,7 @@ from . import __version__, services
 from .config import SimConfig, check_memory, load_config
 from .io import (
     alerts_to_arrow,
+    days_to_arrow,
     orders_to_arrow,
     orders_writer,
     parquet_writer,
@@ -24,7 +25,7 @@ from .io import (
     utilization_to_arrow,
     write_together,
 )
-from .kpis import compute_kpis, order_hits, station_kpis, wip_samples
+from .kpis import compute_kpis, day_table, order_hits, station_kpis, wip_samples
 from .model import Model, ModelOutput
 from .schema import flatten
 
@@ -66,6 +67,7 @@ class RunResult:
             self._hit,
             __version__,
             extra=self._extra,
+            order_ids=self.output.order_ids,
         )
 
     @cached_property
@@ -73,7 +75,7 @@ class RunResult:
         """Parcel-centre alerts (None when the parcel centre is off)."""
         if self.output.alerts is None:
             return None
-        return alerts_to_arrow(self.output.alerts, self.config.start_date, __version__)
+        return alerts_to_arrow(self.output.alerts, self.config.start_date, __version__, self.output.order_ids)
 
     @property
     def alerts(self) -> pd.DataFrame | None:
@@ -96,6 +98,15 @@ class RunResult:
     @cached_property
     def stations_table(self) -> pa.Table:
         return stations_to_arrow(station_kpis(self.model_config or self.config, self.output, self._hit), __version__)
+
+    @cached_property
+    def days_table(self) -> pa.Table:
+        return days_to_arrow(day_table(self.model_config or self.config, self.output, self._hit), self.config.start_date, __version__)
+
+    @property
+    def days(self) -> pd.DataFrame:
+        """One row per day of the run: orders, lost shoppers, same-day coverage and hit rate, backlog, cost, profit."""
+        return self.days_table.to_pandas()
 
     @property
     def stations(self) -> pd.DataFrame:
@@ -133,7 +144,7 @@ class RunResult:
 
     def _table_names(self) -> list[str]:
         """The run's tables besides the orders, summary last (alerts only with the parcel centre)."""
-        names = ["utilization", "stations", "tours", "alerts", "summary"]
+        names = ["utilization", "stations", "tours", "days", "alerts", "summary"]
         return [name for name in names if name != "alerts" or self.output.alerts is not None]
 
     def writes(self, directory: Path | str, orders: bool = True, filesystem=None) -> list[tuple[str, Any]]:
@@ -155,6 +166,7 @@ class RunResult:
             __version__,
             filesystem=filesystem,
             extra=self._extra,
+            order_ids=self.output.order_ids,
         )
 
     def write_orders(self, path: str | Path, filesystem=None) -> Path:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from .city import City
-from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, event_day, planned_day_factors
-from .records import SOURCE_MERCHANT, OrderTable
+from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, ResponseConfig, ReturnsConfig, event_day, planned_day_factors
+from .records import SOURCE_MERCHANT, TIER_NEXT_DAY, TIER_SAME_DAY, OrderTable
 
 MIN_PER_DAY = 1440.0
 
@@ -227,3 +227,77 @@ def expected_orders(cfg: DemandConfig, a_min: float, b_min: float, planned: np.n
         inside = (hours >= 0) & (hours < flat.size)
         rates = np.where(inside, flat[np.clip(hours, 0, flat.size - 1)] / 60.0, rates)
     return float(np.sum(np.clip(hi - lo, 0, None) * rates))
+
+
+# --- shoppers answer the promise (demand.response) and send parcels back (demand.returns) -----------------------
+
+
+def response_groups(orders: OrderTable, idx: np.ndarray, n_zones: int) -> np.ndarray:
+    """Who remembers a broken promise together: a home-city order's zone, else its nearby city (n_zones + region - 1)."""
+    zone = orders.zone[idx]
+    return np.where(zone >= 0, zone, n_zones + orders.region[idx].astype(np.int64) - 1)
+
+
+def buy_probability(tier: np.ndarray, region: np.ndarray, tier_factors: np.ndarray, goodwill: np.ndarray) -> np.ndarray:
+    """Probability that a shopper shown `tier` buys, relative to the fastest promise the address can get (same-day in
+    the home city, next-day in a nearby one), times the goodwill of the shopper's group (1: no broken promises)."""
+    best = np.where(region == 0, tier_factors[TIER_SAME_DAY], tier_factors[TIER_NEXT_DAY])
+    return tier_factors[tier] / best * goodwill
+
+
+class ShopperResponse:
+    """Each drawn order is a shopper who sees the promise checkout offers and buys with `buy_probability`; a broken
+    promise lowers the purchase rate of its zone (or nearby city) by `miss_penalty` times the zone's recent share of
+    broken promises, remembered with an e-folding time of `miss_memory_days`.
+
+    Shoppers who do not buy keep their row (`placed` false) and are dropped from the order table after the run:
+    counted, never simulated. The draws come from their own stream, one per shopper in creation order, so a shopper
+    decides the same way in every run of a seed that shows it the same promise (common random numbers)."""
+
+    def __init__(self, cfg: ResponseConfig, orders: OrderTable, n_zones: int, n_regions: int, rng: np.random.Generator):
+        self.cfg, self.orders, self.n_zones, self.rng = cfg, orders, n_zones, rng
+        self.tier_factors = np.asarray(cfg.tier_factor_values(), dtype=float)
+        groups = n_zones + n_regions - 1
+        self.goodwill = np.ones(groups)
+        self._missed, self._judged = np.zeros(groups), np.zeros(groups)
+        self._day = 0
+
+    def buys(self, idx: np.ndarray, tier: np.ndarray, now: float) -> np.ndarray:
+        """Which of the shoppers `idx`, shown `tier` at the review at `now`, buy."""
+        day = int(now // MIN_PER_DAY)
+        while self._day < day:  # broken promises of the days past, as their deadlines passed
+            self._day += 1
+            self._remember(self._day * MIN_PER_DAY)
+        o = self.orders
+        goodwill = self.goodwill[response_groups(o, idx, self.n_zones)] if self.cfg.miss_penalty > 0 else 1.0
+        p = buy_probability(tier, o.region[idx], self.tier_factors, goodwill)
+        return self.rng.random(idx.size) < p
+
+    def _remember(self, day_start: float) -> None:
+        """Fold the promises due in the day up to `day_start` into each group's decayed share of broken promises."""
+        if self.cfg.miss_penalty <= 0:
+            return
+        o = self.orders
+        lo, hi = np.searchsorted(o.created, [day_start - 3 * MIN_PER_DAY, day_start], side="right")
+        window = slice(int(lo), int(hi))
+        promised = o.promised_by[window]
+        due = (promised > day_start - MIN_PER_DAY) & (promised <= day_start)  # NaN (not placed) is never due
+        idx = np.flatnonzero(due) + window.start
+        missed = ~(o.delivered[idx] <= o.promised_by[idx])
+        groups = response_groups(o, idx, self.n_zones)
+        keep = np.exp(-1.0 / self.cfg.miss_memory_days)
+        size = self.goodwill.size
+        self._missed = self._missed * keep + np.bincount(groups[missed], minlength=size)
+        self._judged = self._judged * keep + np.bincount(groups, minlength=size)
+        share = np.divide(self._missed, self._judged, out=np.zeros(size), where=self._judged > 0)
+        self.goodwill = np.clip(1.0 - self.cfg.miss_penalty * share, 0.0, 1.0)
+
+
+def return_probability(cfg: ReturnsConfig, late: np.ndarray, doorstep: np.ndarray, in_slot: np.ndarray) -> np.ndarray:
+    """Chance that a delivered order is sent back: the base rate, higher when late, lower with a doorstep hand-over
+    or delivery in a chosen slot."""
+    p = np.full(late.size, cfg.rate)
+    p[late] *= cfg.late_factor
+    p[doorstep] *= cfg.doorstep_factor
+    p[in_slot] *= cfg.slot_factor
+    return np.clip(p, 0.0, 1.0)

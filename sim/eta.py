@@ -127,7 +127,7 @@ class DeliveryEta:
         o = self.orders
         w = slice(int(np.searchsorted(o.created, now - 2 * MIN_PER_DAY)), int(np.searchsorted(o.created, now, side="right")))
         home = o.station[w] >= 0
-        stock = (o.source[w] != SOURCE_MERCHANT) & ~(o.picked[w] <= now)
+        stock = (o.source[w] != SOURCE_MERCHANT) & ~(o.picked[w] <= now) & o.placed[w]
         sorted_, departed = o.sorted[w] <= now, o.departed[w] <= now
         at_station = (o.arrived_station[w] <= now) & ~(o.last_out[w] <= now) & home
         truck = sorted_ & ~departed & home

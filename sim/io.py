@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 
 from .records import CATEGORY_NAMES, SOURCE_NAMES, TIER_NAMES, OrderTable
 
-SCHEMA_VERSION = "4"  # 2: service columns in orders, alerts.parquet; 3: slot_start/slot_end, the pickup stage, servers at
-# work; 4: stations.parquet, tours.parquet, territories, overtime and the cost of the work
+SCHEMA_VERSION = "5"  # 2: service columns in orders, alerts.parquet; 3: slot_start/slot_end, the pickup stage, servers at
+# work; 4: stations.parquet, tours.parquet, territories, overtime and the cost of the work; 5: days.parquet, shoppers who
+# did not buy (gaps in order_id), customer returns, money
 
 # (column in orders.parquet, OrderTable attribute) for the timestamp columns, in chain order
 TIMESTAMP_COLUMNS = (
@@ -104,13 +105,16 @@ def orders_to_arrow(
     version: str,
     rows: slice = slice(None),
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
+    order_ids: np.ndarray | None = None,
 ) -> pa.Table:
     """One row per order (see docs/schema.md), for all orders or a slice of them; `extra` holds the
-    services' columns (name -> (kind, values), see `sim.services.order_columns`)."""
+    services' columns (name -> (kind, values), see `sim.services.order_columns`); `order_ids` each order's row among
+    all the shoppers drawn (None: the rows themselves)."""
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
+    ids = np.arange(len(o), dtype=np.int64)[rows] if order_ids is None else order_ids[rows].astype(np.int64)
     columns: dict[str, Any] = {
-        "order_id": _array(np.arange(len(o), dtype=np.int64)[rows]),
+        "order_id": _array(ids),
         "region": _labels(o.region[rows], regions),
         "zone": _array(zone, mask=zone < 0),
         "station": _array(station, mask=station < 0),
@@ -125,6 +129,7 @@ def orders_to_arrow(
     h = hit[rows]
     columns["hit"] = _array(h == 1, mask=h < 0)
     columns["returned"] = _timestamps(o.returned[rows], start_ms)
+    columns["customer_return"] = _array(o.customer_return[rows])
     for name, (kind, values) in (extra or {}).items():
         columns[name] = _service_column(kind, values[rows], start_ms)
     table = pa.table(columns)
@@ -141,9 +146,10 @@ def write_orders(
     chunk_rows: int = 1 << 19,
     filesystem: pafs.FileSystem | None = None,
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
+    order_ids: np.ndarray | None = None,
 ) -> Path:
     """orders.parquet written in row groups, so memory stays bounded whatever the number of orders."""
-    return _atomic(path, orders_writer(o, start_date, regions, hit, version, chunk_rows, filesystem, extra), filesystem)
+    return _atomic(path, orders_writer(o, start_date, regions, hit, version, chunk_rows, filesystem, extra, order_ids), filesystem)
 
 
 def orders_writer(
@@ -155,18 +161,20 @@ def orders_writer(
     chunk_rows: int = 1 << 19,
     filesystem: pafs.FileSystem | None = None,
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
+    order_ids: np.ndarray | None = None,
 ) -> Callable[[str], None]:
     """A `write` for `write_together`: orders.parquet in row groups of `chunk_rows`."""
 
     def write(tmp: str) -> None:
         chunks = range(0, max(len(o), 1), chunk_rows)
-        first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows), extra)
+        first = orders_to_arrow(o, start_date, regions, hit, version, slice(0, chunk_rows), extra, order_ids)
         with pq.ParquetWriter(
             tmp, first.schema, compression="zstd", use_dictionary=_few_values(first.schema), filesystem=filesystem
         ) as writer:
             writer.write_table(first)
             for start in chunks[1:]:
-                writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, slice(start, start + chunk_rows), extra))
+                rows = slice(start, start + chunk_rows)
+                writer.write_table(orders_to_arrow(o, start_date, regions, hit, version, rows, extra, order_ids))
 
     return write
 
@@ -298,17 +306,27 @@ def stations_to_arrow(rows: dict[str, np.ndarray], version: str) -> pa.Table:
     return table.replace_schema_metadata(_metadata("stations", version))
 
 
-def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
-    """Parcel-centre alerts: one row per order, SLA and level, at the moment it became true."""
+def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str, order_ids: np.ndarray | None = None) -> pa.Table:
+    """Parcel-centre alerts: one row per order, SLA and level, at the moment it became true; `order_ids` as in
+    `orders_to_arrow`, so `order_id` joins orders.parquet."""
     from .services.parcel_centre import LEVEL_NAMES, SLA_NAMES
 
     start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
     table = pa.table(
         {
-            "order_id": _array(alerts["order_id"].astype(np.int64)),
+            "order_id": _array((alerts["order_id"] if order_ids is None else order_ids[alerts["order_id"]]).astype(np.int64)),
             "sla": _labels(alerts["sla"], SLA_NAMES),
             "level": _labels(alerts["level"], LEVEL_NAMES),
             "time": _timestamps(alerts["time_min"], start_ms),
         }
     )
     return table.replace_schema_metadata(_metadata("alerts", version))
+
+
+def days_to_arrow(rows: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
+    """One row per day of the run (see docs/schema.md); `day` as a calendar date."""
+    start_day = int(np.datetime64(start_date, "D").astype(np.int64))
+    columns = {"day": _array((rows["day"] + start_day).astype(np.int32), type=pa.date32())}
+    columns |= {name: _array(values) for name, values in rows.items() if name != "day"}
+    table = pa.table(columns)
+    return table.replace_schema_metadata(_metadata("days", version))

@@ -8,6 +8,7 @@ cost cover the measured days [warm-up, horizon).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,7 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     util = utilizations(cfg, out, t0, work)
     k.update(util)
     k.update(costs(cfg, out, t0, measured, int(np.count_nonzero(missed)), work))
+    k.update(economics(cfg, out, measured, hit, k["cost_total"], t0, horizon))
     k.update(stage_stats(out, measured, t0))
     for stage, resource in STAGE_RESOURCE.items():
         k[f"{stage}_utilization"] = util[f"{resource}_utilization"]
@@ -232,11 +234,14 @@ def driven(cfg: SimConfig, departures):
     return departures.where(departures.load > 0) if cfg.linehaul.cancel_empty else departures
 
 
-def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, missed: int, work: dict) -> dict[str, float]:
-    """Cost of the measured days (CNY): people paid for shifts and overtime (couriers by the hour, per parcel or
-    both), the sorting centre per operating hour, trucks per run driven, and what failures cost: coupons for
-    broken promises, returns, failed attempts. In total, per order and per delivered order."""
-    c, horizon, o = cfg.costs, out.horizon_min, out.orders
+def costs(
+    cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, missed: int, work: dict, horizon: float | None = None
+) -> dict[str, float]:
+    """Cost of the measured days [t0, horizon) (CNY): people paid for shifts and overtime (couriers by the hour, per
+    parcel or both), the sorting centre per operating hour, trucks per run driven, and what failures cost: coupons
+    for broken promises, refused parcels' way back, failed attempts. In total, per order and per delivered order."""
+    c, o = cfg.costs, out.orders
+    horizon = out.horizon_min if horizon is None else horizon
 
     def pay(stage: str, rate: float, servers: float = 1.0) -> tuple[float, float]:
         _, shift, overtime = work[stage]
@@ -282,6 +287,107 @@ def costs(cfg: SimConfig, out: ModelOutput, t0: float, measured: np.ndarray, mis
     k.update({f"cost_{name}": totals[name] for name in ("overtime", "missed_promises", "returns", "failed_attempts")})
     k["courier_hours"] = (work["lastmile"][1] + work["lastmile"][2]) / 60.0
     return k
+
+
+def economics(
+    cfg: SimConfig, out: ModelOutput, measured: np.ndarray, hit: np.ndarray, cost_total: float, t0: float, horizon: float
+) -> dict[str, float]:
+    """The measured orders in money (CNY): revenue (orders kept, each worth more when promised faster, plus the
+    repurchases that kept promises with a doorstep hand-over or a chosen slot earn), gross margin, customer returns
+    and their cost, profit; and the shoppers who did not buy (`lost_orders`: counted, never simulated)."""
+    o, e, resp = out.orders, cfg.economics, cfg.demand.response
+    n = int(np.count_nonzero(measured))
+    returns = int(np.count_nonzero(measured & o.customer_return))
+    start, _ = services.deadline_bounds(cfg, out)
+    served = o.doorstep if start is None else o.doorstep | ~np.isnan(start)
+    repurchases = resp.repurchase_uplift * int(np.count_nonzero(measured & (hit == 1) & served)) if resp.enabled else 0.0
+    sold = measured & ~o.customer_return & np.isnan(o.returned)
+    if resp.enabled:  # a faster promise sells bigger baskets: each order's value by the tier it was promised
+        value = np.asarray(resp.value_factor_values())[o.tier[sold]].sum() * e.order_value_cny
+    else:
+        value = int(np.count_nonzero(sold)) * e.order_value_cny
+    revenue = value + e.order_value_cny * repurchases
+    gross_margin = e.margin * revenue
+    return_cost = returns * cfg.costs.return_handling_cny
+    profit = gross_margin - cost_total - return_cost
+    lost = out.lost
+    lost_in = _in_period(lost["created"], t0, horizon)
+    k = {
+        "lost_orders": int(np.count_nonzero(lost_in)),
+        "shoppers": float("nan"),
+        "returns": returns,
+        "return_rate": returns / n if n else float("nan"),
+        "return_cost": return_cost,
+        "repurchase_orders": repurchases,
+        "revenue": revenue,
+        "gross_margin": gross_margin,
+        "profit": profit,
+        "profit_per_order": profit / n if n else float("nan"),
+        "profit_per_day": profit * MIN_PER_DAY / (horizon - t0),
+    }
+    if resp.enabled and resp.conversion > 0:  # shoppers at checkout: buyers at the fastest promise over its conversion
+        factors = resp.tier_factor_values()
+        home = np.count_nonzero(measured & (o.region == 0)) + np.count_nonzero(lost_in & (lost["region"] == 0))
+        best = resp.conversion * np.array([factors[TIER_SAME_DAY], factors[TIER_NEXT_DAY]]) / factors[TIER_NEXT_DAY]
+        k["shoppers"] = float(home / best[0] + (n + k["lost_orders"] - home) / best[1])
+    return k
+
+
+def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np.ndarray]:
+    """One row per day of the horizon (days.parquet): orders placed that day and the shoppers lost, their same-day
+    coverage and hit rate, the backlog at midnight (placed, not yet delivered) and how much of it is overdue, and the
+    day's cost, revenue and profit (orders by the day they were placed, work by the day it was done; the measured
+    days' costs and profits add up to the run's). `hit` as `order_hits` gives it."""
+    o, horizon = out.orders, out.horizon_min
+    days = int(round(horizon / MIN_PER_DAY))
+    bounds = np.searchsorted(o.created, np.arange(days + 1) * MIN_PER_DAY, side="left")
+    lost_day = np.floor(out.lost["created"] / MIN_PER_DAY).astype(np.int64)
+    rows: dict[str, list] = {
+        name: []
+        for name in (
+            "day",
+            "measured",
+            "orders",
+            "lost_orders",
+            "same_day_coverage",
+            "same_day_hit_rate",
+            "missed_orders",
+            "backlog",
+            "overdue",
+            "overtime_hours",
+            "cost",
+            "revenue",
+            "profit",
+        )
+    }
+    done = np.fmin(o.delivered, o.returned)  # when each order left the chain (inf: still in it)
+    done[np.isnan(done)] = np.inf
+    for d in range(days):
+        a, b = d * MIN_PER_DAY, (d + 1) * MIN_PER_DAY
+        idx = np.flatnonzero(done[: bounds[d + 1]] >= a)  # the orders in the chain that day: all its work is theirs
+        day = dataclasses.replace(out, orders=o.select(idx))
+        placed, day_hit, sub = idx >= bounds[d], hit[idx], day.orders
+        judged = placed & (sub.promised_by <= horizon)
+        missed = int(np.count_nonzero(judged & (day_hit == 0)))
+        work = work_time(cfg, day, a, b)
+        cost = costs(cfg, day, a, placed, missed, work, b)["cost_total"]
+        money = economics(cfg, day, placed, day_hit, cost, a, b)
+        open_ = done[idx] > b
+        day_home = placed & (sub.region == 0)
+        rows["day"].append(d)
+        rows["measured"].append(a >= cfg.measure_start_min)
+        rows["orders"].append(int(bounds[d + 1] - bounds[d]))
+        rows["lost_orders"].append(int(np.count_nonzero(lost_day == d)))
+        rows["same_day_coverage"].append(float(np.mean(sub.tier[day_home] == TIER_SAME_DAY)) if day_home.any() else float("nan"))
+        rows["same_day_hit_rate"].append(_rate(judged & (sub.tier == TIER_SAME_DAY), day_hit))
+        rows["missed_orders"].append(missed)
+        rows["backlog"].append(int(np.count_nonzero(open_)))
+        rows["overdue"].append(int(np.count_nonzero(open_ & (sub.promised_by < b))))
+        rows["overtime_hours"].append(sum(v[2] for v in work.values()) / 60.0)
+        rows["cost"].append(cost)
+        rows["revenue"].append(money["revenue"])
+        rows["profit"].append(money["profit"])
+    return {name: np.asarray(values) for name, values in rows.items()}
 
 
 def time_in_window(entry: np.ndarray, exit_: np.ndarray, a: float, b: float, end: float) -> float:

@@ -20,7 +20,7 @@ from .city import City
 from .clock import MIN_PER_DAY, assign_shifts, call_at, shift_bounds
 from .config import SimConfig
 from .config.validation import textbook_config
-from .demand import gamma_times, generate_orders
+from .demand import ShopperResponse, gamma_times, generate_orders, return_probability
 from .eta import DeliveryEta
 from .lastmile import NearbyDelivery, Station, couriers_by_station, territories_by_station, tour_minutes
 from .linehaul import Linehaul
@@ -48,6 +48,8 @@ STREAMS = (
     "demand_days",  # day-to-day volume factors (demand.daily_cv)
     "demand_hours",  # day-to-day hourly profile factors (demand.profile_cv)
     "bursts",  # live-stream bursts and their orders (demand.bursts)
+    "response",  # whether each shopper buys at the promise shown (demand.response)
+    "returns",  # which delivered orders are sent back (demand.returns)
 )
 
 # What each handoff of the chain does (a method `_<name>` of `Model`): the city's chain, and the textbook
@@ -95,6 +97,8 @@ class ModelOutput:
     shifts: ShiftLog
     overtime: OvertimeLog
     cutoffs: list[tuple[float, str, float]]  # (review time, region, cutoff minutes after midnight)
+    lost: dict[str, np.ndarray]  # shoppers who did not buy at the promise shown: created, region, tier (demand.response)
+    order_ids: np.ndarray | None  # each order's row among all shoppers drawn (None: every shopper bought)
     alerts: dict | None  # parcel-centre alerts as columns, when the parcel centre is on
     events: int
     horizon_min: float  # end of the last day of orders
@@ -147,7 +151,14 @@ class Model:
         state = LiveState(env, cfg, o, starts, ends, self._parcels_per_courier_min(), eta)
         self.hooks, self.services = services.build(cfg, o, self.streams["services"], env, self.end_min, state)
         policy = make_policy(cfg.cutoff, self.city.regions, cfg.promise.day_end)
-        self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
+        response = (
+            ShopperResponse(cfg.demand.response, o, self.city.zone_weight.size, len(self.city.regions), self.streams["response"])
+            if cfg.demand.response.enabled
+            else None
+        )
+        self.checkout = Checkout(
+            env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"), response
+        )
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.log, self.handoff("collected"))
         sort_rng = self.streams["sort_service"]
@@ -184,6 +195,16 @@ class Model:
         tours = [tour_minutes(n, float(city.station_approach_km[s]), float(self.territory_km2[s]), lm) for s in range(city.n_stations)]
         per_parcel = float(np.mean([duration / n for duration, _, _ in tours]))
         return per_parcel, np.array([first + per * (n + 1) / 2 for _, first, per in tours])
+
+    def _customer_returns(self) -> None:
+        """Which delivered orders the customers send back (`demand.returns`), one draw per shopper of the run."""
+        o = self.orders
+        u = self.streams["returns"].random(len(o))
+        delivered = o.placed & ~np.isnan(o.delivered)
+        slot_start, slot_end = services.slot_bounds(self.cfg, o)
+        late = delivered & ~(o.delivered <= o.promised_by)
+        in_slot = np.zeros(len(o), dtype=bool) if slot_start is None else (o.delivered >= slot_start) & (o.delivered <= slot_end)
+        o.customer_return = delivered & (u < return_probability(self.cfg.demand.returns, late, o.doorstep, in_slot))
 
     def handoff(self, event: str) -> Callable:
         """The handoff `WIRING` names for this event of the chain."""
@@ -242,12 +263,23 @@ class Model:
         for name in OrderTable.STAGE_COLUMNS[1:]:
             col = getattr(o, name)
             col[col > self.end_min] = np.nan
+        self._customer_returns()
         logs = self.log.freeze()
         pc = self.services.get("parcel_centre")
+        alerts = pc.table() if pc is not None else None
+        lost = {name: getattr(o, name)[~o.placed] for name in ("created", "region", "tier")}
+        order_ids = None
+        if lost["created"].size:  # shoppers who did not buy leave the table; the ids keep their rows among all shoppers
+            order_ids = np.flatnonzero(o.placed)
+            if alerts is not None:  # rows of the table kept (alerts.parquet writes the shopper's id)
+                alerts["order_id"] = np.searchsorted(order_ids, alerts["order_id"])
+            o = o.select(order_ids)
         return ModelOutput(
             orders=o,
             **logs,
-            alerts=pc.table() if pc is not None else None,
+            lost=lost,
+            order_ids=order_ids,
+            alerts=alerts,
             events=self.env.events_processed,
             horizon_min=self.horizon_min,
             end_min=self.end_min,

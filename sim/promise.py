@@ -2,7 +2,8 @@
 
 Home-city orders placed before the cutoff are promised same-day, later ones next-day;
 nearby-city orders get next-day before the cutoff, else the day after. The deadline is the
-end of the promised day (`promise.day_end`). Checkout asks the cutoff policy every
+end of the promised day (`promise.day_end`). Each shopper sees the promise and buys or not
+(`sim.demand.ShopperResponse`, with `demand.response`). Checkout asks the cutoff policy every
 `review_interval_min` minutes, inside the simulation clock, so a policy can look at the
 live backlog; the services may adjust cutoffs and tiers through their hooks.
 """
@@ -15,6 +16,7 @@ import numpy as np
 
 from .clock import MIN_PER_DAY, at_times
 from .config.promise import PromiseConfig
+from .demand import ShopperResponse
 from .policies import CutoffPolicy, PromiseState
 from .records import LogBook, OrderTable
 
@@ -44,9 +46,10 @@ class Checkout:
         log: LogBook,
         hooks,
         hand_on: Callable[[np.ndarray], None],
+        response: ShopperResponse | None = None,
     ):
         self.env, self.policy, self.state, self.orders, self.log, self.hooks = env, policy, state, orders, log, hooks
-        self.hand_on = hand_on
+        self.hand_on, self.response = hand_on, response
         self.regions = policy.regions
         self.day_end_min = float(cfg.day_end)
         horizon_min = days * MIN_PER_DAY
@@ -70,6 +73,11 @@ class Checkout:
         cutoff = self.hooks.adjust_cutoff(idx, cutoffs[o.region[idx]])
         tier, promised = assign_tiers(o.created[idx], o.region[idx] == 0, cutoff, self.day_end_min)
         self.hooks.adjust_promise(idx, tier, promised)
-        o.tier[idx], o.promised_by[idx] = tier, promised
+        o.tier[idx] = tier
+        if self.response is not None:  # shoppers who do not buy at this promise leave the chain here
+            buys = self.response.buys(idx, tier, t)
+            o.placed[idx[~buys]] = False
+            idx, promised = idx[buys], promised[buys]
+        o.promised_by[idx] = promised
         self.hooks.promised(idx)
         self.hand_on(idx)

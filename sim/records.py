@@ -61,6 +61,9 @@ class OrderTable:
     doorstep: np.ndarray = field(default=None)  # 音尊达: call ahead, hand over at the door
     slot: np.ndarray = field(default=None)  # 按需派送: chosen delivery slot, -1 for none
     pickup_point: np.ndarray = field(default=None)  # 按需派送: to be left at a pickup point (驿站)
+    # the shopper (demand.response, demand.returns)
+    placed: np.ndarray = field(default=None)  # bought when shown the promise (false: counted as lost, dropped after the run)
+    customer_return: np.ndarray = field(default=None)  # sent back after delivery (售后退货; counted, never simulated)
 
     STAGE_COLUMNS = (
         "promised_by",
@@ -87,7 +90,9 @@ class OrderTable:
                 setattr(self, name, np.full(n, np.nan))
         if self.attempts is None:
             self.attempts = np.zeros(n, dtype=np.int8)
-        for name in ("doorstep", "refused", "priority", "pickup_point"):
+        if self.placed is None:
+            self.placed = np.ones(n, dtype=bool)
+        for name in ("doorstep", "refused", "priority", "pickup_point", "customer_return"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n, dtype=bool))
         if self.slot is None:
@@ -99,6 +104,10 @@ class OrderTable:
 
     def __len__(self) -> int:
         return len(self.created)
+
+    def select(self, keep: np.ndarray) -> OrderTable:
+        """The table of the rows `keep` (a mask or indices), every column copied in order."""
+        return OrderTable(**{f.name: getattr(self, f.name)[keep] for f in dataclasses.fields(self)})
 
     def failed_attempts_made(self, mask: np.ndarray) -> int:
         """Delivery attempts made that failed, over the orders of `mask` (attempts less the one that succeeded)."""
@@ -217,10 +226,14 @@ class OvertimeLog(Log):
         """One row per server and shift (the latest `until`): batches may log the same stretch more than once."""
         if len(self) == 0:
             return self
-        key = np.array([f"{a}|{b}|{c}|{d!r}" for a, b, c, d in zip(self.stage, self.site, self.server, self.shift_end)])
-        order = np.lexsort((-self.until, key))
-        first = np.concatenate([[True], key[order][1:] != key[order][:-1]])
-        return self.where(order[first])
+        stage = np.unique(self.stage.astype(str), return_inverse=True)[1]
+        keys = (self.shift_end, self.server, self.site, stage)
+        order = np.lexsort((-self.until, *keys))
+        changed = np.zeros(len(self) - 1, dtype=bool)
+        for key in keys:
+            sorted_key = key[order]
+            changed |= sorted_key[1:] != sorted_key[:-1]
+        return self.where(order[np.concatenate([[True], changed])])
 
 
 class LogBook:

@@ -3,9 +3,11 @@
     python -m sim.report RESULTS_DIR [--run N] [--target 0.95] [--out DIR]     (or: sim-report ...)
 
 RESULTS_DIR is a sweep folder (`<results.uri>/<experiment>/<sweep id>/`). The figures show the
-same-day hit rate against the cutoff with 95% confidence bands over replications, the coverage x
-hit-rate frontier, cost against hit rate, and, for one run, the backlog per stage and the
-parcel-centre warnings by hour; a table ranks the policies that meet the target by coverage.
+same-day hit rate and the profit against the cutoff with 95% confidence bands over replications, the
+coverage x hit-rate frontier, cost against hit rate, and, for one run, the backlog per stage and the
+parcel-centre warnings by hour and the run day by day (orders, backlog, hit rate, profit); a table ranks
+the policies that meet the target by coverage, another how many days each scenario's hit rate needs to
+recover from its busiest day.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 import matplotlib
+import matplotlib.dates
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -59,6 +62,8 @@ def _label(row: pd.Series, dims: list[str]) -> str:
 
 
 COST = "cost_per_delivered_order"  # what a collapsing operation really costs; sweeps before 0.2 lack it
+PROFIT = "profit_per_day"  # gross margin less every cost (CNY a measured day); sweeps before 0.3 lack it
+RECOVERY_TOLERANCE = 0.02  # a day's same-day hit rate counts as recovered within this of its level before the peak
 
 
 def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -70,7 +75,9 @@ def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
     if COST not in ok:
         ok = ok.assign(**{COST: ok["cost_per_order"]})
     table = None
-    for metric in ("same_day_hit_rate", "same_day_coverage", "cost_per_order", COST):
+    metrics = ["same_day_hit_rate", "same_day_coverage", "cost_per_order", COST]
+    metrics += [PROFIT] if PROFIT in ok else []  # sweeps before 0.3 have no profit
+    for metric in metrics:
         part = ci(ok, by=by, metric=metric).drop(columns=["metric", "confidence"])
         part = part.rename(columns={c: f"{metric}_{c}" for c in ("n", "mean", "std", "ci_low", "ci_high")})
         table = part if table is None else table.merge(part, on=by) if by else pd.concat([table, part], axis=1)
@@ -149,6 +156,112 @@ def figure_cost(table: pd.DataFrame, out: Path) -> dict:
     return _save(fig, out, "cost_vs_hit_rate")
 
 
+def paired_profit(summary: pd.DataFrame, x: str | None, lines: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Profit per day of each scenario: the mean over replications, and a t interval of the differences between
+    scenarios paired by seed (each run less its seed's mean over the line, plus the line's mean: common random
+    numbers make the comparison far tighter than the spread of whole days)."""
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    ok = ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
+    seed_mean = ok.groupby(["label", "seed"])[PROFIT].transform("mean")
+    ok = ok.assign(centred=ok[PROFIT] - seed_mean + ok.groupby("label")[PROFIT].transform("mean"))
+    parts = []
+    for label, group in ok.groupby("label", sort=True):
+        interval = ci(group, by=[x] if x else None, metric="centred", confidence=confidence)
+        parts.append(interval.assign(label=label, mean=ci(group, by=[x] if x else None, metric=PROFIT)["mean"].to_numpy()))
+    return pd.concat(parts, ignore_index=True)
+
+
+def figure_profit(summary: pd.DataFrame, out: Path) -> dict:
+    """Profit per day against the cutoff (or the first swept dimension), 95% bands of the seed-paired differences;
+    the most profitable scenario of each line starred."""
+    x, lines = _axes(summary)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    if PROFIT not in summary:
+        ax.text(0.5, 0.5, "no profit in these results (written before sim 0.3)", ha="center", va="center", transform=ax.transAxes)
+    else:
+        for label, group in paired_profit(summary, x, lines).groupby("label", sort=True):
+            group = group.sort_values(x) if x else group
+            xs = group[x].astype(str).tolist() if x else ["all"]
+            line = ax.plot(xs, group["mean"] / 1e3, marker="o", label=label)[0]
+            ax.fill_between(xs, group["ci_low"] / 1e3, group["ci_high"] / 1e3, alpha=0.2, color=line.get_color())
+            best = int(np.argmax(group["mean"].to_numpy()))
+            ax.plot([xs[best]], [group["mean"].iloc[best] / 1e3], marker="*", markersize=14, color=line.get_color())
+        ax.legend(fontsize=8)
+    ax.set_xlabel(x or "")
+    ax.set_ylabel("profit per day (thousand CNY)")
+    ax.set_title("Profit against the cutoff (star: the most profitable; band: 95% CI paired by seed)")
+    return _save(fig, out, "profit_vs_cutoff")
+
+
+def load_days(sweep: Path) -> pd.DataFrame | None:
+    """Every run's days (days/run=<n>/), with its `run`; None for sweeps written before sim 0.3."""
+    if not (sweep / "days").is_dir():
+        return None
+    days = pd.read_parquet(sweep / "days")
+    days["run"] = days["run"].astype(int)
+    return days
+
+
+def recovery_days(days: pd.DataFrame, tolerance: float = RECOVERY_TOLERANCE) -> dict[str, object]:
+    """One run's peak (its busiest measured day) and how many days after it the same-day hit rate first comes back
+    within `tolerance` of its median over the measured days before the peak (None: not within the run; the peak day
+    itself counts as recovered when its hit rate never dropped)."""
+    days = days[days["measured"]].sort_values("day").reset_index(drop=True)
+    peak = int(days["orders"].idxmax())
+    before = days["same_day_hit_rate"].iloc[:peak].dropna()
+    level = float(before.median()) if len(before) else float("nan")
+    after = days["same_day_hit_rate"].iloc[peak:].to_numpy()
+    back = np.flatnonzero(after >= level - tolerance) if np.isfinite(level) else np.array([], dtype=int)
+    return {
+        "peak_day": days["day"].iloc[peak],
+        "peak_orders": int(days["orders"].iloc[peak]),
+        "hit_rate_before": level,
+        "hit_rate_on_peak": float(after[0]),
+        "peak_backlog": int(days["backlog"].iloc[peak]),
+        "days_to_recover": int(back[0]) if back.size else None,
+    }
+
+
+def recovery_table(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """`recovery_days` of every run, labelled by its scenario (the swept values)."""
+    x, lines = _axes(summary)
+    dims = ([x] if x else []) + lines
+    rows = []
+    for run, group in days.groupby("run", sort=True):
+        match = summary[summary["run"] == run]
+        scenario = _label(match.iloc[0], dims) if len(match) else "?"
+        seed = int(match.iloc[0]["seed"]) if len(match) and "seed" in match else None
+        rows.append({"scenario": scenario, "run": run, "seed": seed} | recovery_days(group))
+    return pd.DataFrame(rows)
+
+
+def figure_days(days: pd.DataFrame, run: int, out: Path, target: float) -> dict:
+    """One run day by day: orders placed (and shoppers lost), the backlog at midnight, the same-day hit rate and
+    the day's profit; warm-up days shaded."""
+    d = days[days["run"] == run].sort_values("day")
+    when = pd.to_datetime(d["day"])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    top.bar(when, d["orders"] / 1e3, width=0.8, label="orders placed")
+    top.bar(when, d["lost_orders"] / 1e3, bottom=d["orders"] / 1e3, width=0.8, label="shoppers lost at checkout")
+    top.plot(when, d["backlog"] / 1e3, color="black", marker="o", label="backlog at the day's end")
+    top.set_ylabel("thousand orders")
+    top.set_title(f"Run {run} day by day")
+    top.legend(fontsize=8)
+    bottom.plot(when, d["same_day_hit_rate"], marker="o", label="same-day hit rate")
+    bottom.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    bottom.set_ylabel("same-day hit rate")
+    profit = bottom.twinx()
+    profit.plot(when, d["profit"] / 1e3, color="tab:green", marker="s", linewidth=1, label="profit")
+    profit.set_ylabel("profit (thousand CNY)", color="tab:green")
+    bottom.legend(fontsize=8, loc="lower left")
+    for ax in (top, bottom):
+        for day in when[~d["measured"].to_numpy()]:
+            ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="grey", alpha=0.15)
+    bottom.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m-%d"))
+    fig.autofmt_xdate()
+    return _save(fig, out, f"run_{run}_days")
+
+
 def run_tables(sweep: Path, run: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """One run's backlog per stage by hour, and its parcel-centre alerts by hour and level (None if off)."""
     util = pd.read_parquet(sweep / "utilization" / f"run={run}")
@@ -221,12 +334,25 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         ok = ok.assign(**{COST: ok["cost_per_order"]})
     if run is None:  # the run that missed most: where the bottleneck shows
         run = int(ok.sort_values("same_day_hit_rate").iloc[0]["run"])
+    days = load_days(sweep)
     figures = [
         figure_hit_vs_cutoff(table, summary, target, out),
         figure_frontier(table, target, out),
         figure_cost(table, out),
         figure_run(sweep, run, out),
+        figure_profit(summary, out),
     ]
+    if days is not None:
+        figures.append(figure_days(days, run, out, target))
+        recovery = recovery_table(days, summary)
+        recovery.to_csv(out / "recovery.csv", index=False)
+        recovery["days_to_recover"] = [
+            ("not within the run" if v is None or pd.isna(v) else int(v)) for v in recovery["days_to_recover"]
+        ]
+        recovery_html = _table_html(recovery)
+        days_html = _img(figures[5]["png"])
+    else:
+        recovery_html = days_html = "<p>No days.parquet in these results (written before sim 0.3).</p>"
     x, lines = _axes(summary)
     shown = ([x] if x else []) + lines
     top = top_policies(table)
@@ -239,8 +365,10 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         ("same_day_coverage", "same-day coverage"),
         ("same_day_hit_rate", "same-day hit rate"),
         ("cost_per_order", "cost per order (CNY)"),
+        (PROFIT, "profit per day (CNY)"),
     ):
-        ranked[title] = interval(top, metric)
+        if f"{metric}_mean" in top:
+            ranked[title] = interval(top, metric)
     ranked["replications"] = top["same_day_hit_rate_n"].to_numpy()
     table.to_csv(out / "scenarios.csv", index=False)
     common = {
@@ -272,6 +400,9 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         "frontier_figure_html": _img(figures[1]["png"]),
         "cost_figure_html": _img(figures[2]["png"]),
         "run_figure_html": _img(figures[3]["png"]),
+        "profit_figure_html": _img(figures[4]["png"]),
+        "days_figure_html": days_html,
+        "recovery_html": recovery_html,
         "shared_config_html": _table_html(pd.DataFrame({"key": list(common), "value": [str(v) for v in common.values()]})),
     }
     page = render_page(text | formatted | markup)
@@ -283,7 +414,7 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sim-report", description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", help="a sweep folder: <results.uri>/<experiment>/<sweep id>")
-    parser.add_argument("--run", type=int, default=None, help="the run whose backlog to show (default: worst hit rate)")
+    parser.add_argument("--run", type=int, default=None, help="the run whose backlog and days to show (default: worst hit rate)")
     parser.add_argument("--target", type=float, default=0.95, help="target same-day hit rate (default 0.95)")
     parser.add_argument("--out", default=None, help="output folder (default: RESULTS_DIR/report)")
     args = parser.parse_args(argv)

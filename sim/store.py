@@ -8,6 +8,7 @@
         utilization/run=<n>/utilization.parquet
         stations/run=<n>/stations.parquet
         tours/run=<n>/tours.parquet
+        days/run=<n>/days.parquet          one row per day of the run
         runs/<n>/                          the run's Hydra folder (local results only)
 
 Every file is written under a temporary name and moved into place, so an interrupted sweep

@@ -18,7 +18,7 @@ from sim.config import SimConfig, default_config, load_config
 from sim.kpis import STAGES
 from sim.schema import flatten
 
-TABLES = ("summary", "utilization", "stations", "tours", "orders")
+TABLES = ("summary", "utilization", "stations", "tours", "days", "orders")
 
 
 def same_kpis(a: dict, b: dict) -> bool:
@@ -107,6 +107,7 @@ def test_every_reader_reads_the_same_rows(small_run, written, table):
         "utilization": small_run.utilization,
         "stations": small_run.stations,
         "tours": small_run.tours,
+        "days": small_run.days,
         "orders": small_run.orders,
     }[table]
     assert len(by_pandas) == len(expected)
@@ -133,7 +134,7 @@ def test_duckdb_and_polars_answer_a_question_alike(written):
 
 def test_write_without_orders(small_run, tmp_path):
     paths = small_run.write(tmp_path, orders=False)
-    assert sorted(p.name for p in paths) == ["stations.parquet", "summary.parquet", "tours.parquet", "utilization.parquet"]
+    assert sorted(p.name for p in paths) == [f"{t}.parquet" for t in ("days", "stations", "summary", "tours", "utilization")]
     assert not (tmp_path / "orders.parquet").exists()
 
 

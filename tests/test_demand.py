@@ -16,18 +16,21 @@ import sim
 from sim.city import City
 from sim.config import load_config
 from sim.config.city import CityConfig
-from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig
+from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig, ReturnsConfig
 from sim.demand import (
     arrival_times,
     burst_arrivals,
     burst_zones,
+    buy_probability,
     expected_orders,
     generate_orders,
     planned_orders_per_hour,
+    return_probability,
     varied_orders_per_hour,
 )
 from sim.model import STREAMS, spawn_streams
 from sim.results import ci
+from sim.schema import ConfigError
 
 STEADY = {"daily_cv": 0.0, "profile_cv": 0.0}  # with flat weekdays, no calendar and no bursts: no variability
 
@@ -262,3 +265,101 @@ def test_the_double11_experiment_puts_its_peak_inside_the_run(recwarn):
     factors = planned_orders_per_hour(cfg.demand, cfg.start_date, cfg.horizon_days).sum(axis=1) / cfg.demand.orders_per_day
     assert factors.argmax() == 7 and factors[7] == pytest.approx(3.0) and cfg.horizon_days - 7 >= 6  # 11-11, then days to recover
     assert len(str(composed.hydra.sweeper.params.capacity).split("},{")) == 2  # with and without extra capacity
+
+
+# --- shoppers answer the promise (demand.response) and send parcels back (demand.returns) -----------------------
+
+
+def test_buy_probability_is_relative_to_the_fastest_promise_of_the_address():
+    factors = np.array([1.0073, 1.0, 0.9949])
+    tier, region = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])
+    p = buy_probability(tier, region, factors, np.array([1.0, 1.0, 1.0, 0.5]))
+    assert p == pytest.approx([1.0, 1 / 1.0073, 1.0, 0.9949 * 0.5])
+
+
+def _cutoff_run(time: str, **overrides) -> sim.RunResult:
+    return sim.run(small_config(**{"cutoff": {"name": "fixed", "time": time}, "output.progress": False} | overrides))
+
+
+def test_a_later_cutoff_sells_more_to_the_same_shoppers():
+    """Paired on one seed: each shopper draws once, and a later cutoff shows same-day to everyone an earlier one did
+    and more; without the memory of broken promises the buyers of the earlier cutoff are among the later one's."""
+    early, late = (_cutoff_run(t, **{"demand.response.miss_penalty": 0.0}) for t in ("10:00", "16:00"))
+    ids = {name: set(r.output.order_ids.tolist()) for name, r in (("early", early), ("late", late))}
+    assert ids["early"] < ids["late"]
+    assert late.kpis["orders"] > early.kpis["orders"] and late.kpis["lost_orders"] < early.kpis["lost_orders"]
+    assert late.kpis["orders"] + late.kpis["lost_orders"] == early.kpis["orders"] + early.kpis["lost_orders"]
+
+
+def test_response_off_places_every_drawn_order_as_before():
+    off = _cutoff_run("13:00", **{"demand.response.enabled": False})
+    on = _cutoff_run("13:00")
+    assert off.output.order_ids is None and off.kpis["lost_orders"] == 0 and np.isnan(off.kpis["shoppers"])
+    assert on.kpis["lost_orders"] > 0 and on.output.order_ids is not None
+    assert len(on.output.orders) + len(on.output.lost["created"]) == len(off.output.orders)  # the same shoppers drawn
+    assert (on.output.orders.created == off.output.orders.created[on.output.order_ids]).all()
+    assert on.kpis["shoppers"] == pytest.approx((on.kpis["orders"] + on.kpis["lost_orders"]) / 0.3, rel=0.01)
+
+
+def test_shoppers_lost_never_enter_the_chain():
+    r = _cutoff_run(
+        "13:00",
+        **{
+            "demand.response.tier_factors": [1.0, 0.6, 0.5],
+            "demand.response.miss_penalty": 0.0,
+            "services.parcel_centre.enabled": True,
+        },
+    )
+    lost = r.output.lost
+    assert lost["created"].size > 0.2 * len(r.output.orders)  # a next-day promise loses 40 % of its shoppers
+    assert (lost["tier"] >= 1).all()  # nobody shown the fastest promise walks away (no broken promises remembered)
+    o = r.output.orders
+    assert o.placed.all() and (o.tier >= 0).all() and not np.isnan(o.promised_by).any()
+    alerts = r.output.alerts
+    assert alerts is None or (alerts["order_id"] < len(o)).all()
+
+
+def test_broken_promises_cost_their_zones_orders_later():
+    """The same shoppers, a stressed operation: with the memory of broken promises the zones that saw misses buy
+    less, so more shoppers are lost than without it."""
+    stressed = {"capacity.couriers_per_station": 3, "horizon_days": 4}
+    remember = _cutoff_run("13:00", **stressed)
+    forget = _cutoff_run("13:00", **stressed | {"demand.response.miss_penalty": 0.0})
+    assert remember.kpis["same_day_hit_rate"] < 0.8
+    assert remember.kpis["lost_orders"] > forget.kpis["lost_orders"] * 1.1
+
+
+def test_return_probability_follows_lateness_and_services():
+    cfg = ReturnsConfig(rate=0.1, late_factor=1.5, doorstep_factor=0.8, slot_factor=0.9)
+    late, door, slot = (np.array(v, dtype=bool) for v in ([0, 1, 0, 0, 1], [0, 0, 1, 0, 1], [0, 0, 0, 1, 1]))
+    assert return_probability(cfg, late, door, slot) == pytest.approx([0.1, 0.15, 0.08, 0.09, 0.1 * 1.5 * 0.8 * 0.9])
+
+
+@pytest.mark.statistical
+def test_customer_returns_match_their_rate():
+    """Returns are drawn per delivered order: their count lies in the binomial interval of the configured rate."""
+    r = _cutoff_run("11:00", **{"demand.returns.late_factor": 1.0})
+    o = r.output.orders
+    delivered = int(np.count_nonzero(~np.isnan(o.delivered)))
+    low, high = stats.binom.interval(0.999, delivered, 0.08)
+    assert low <= int(o.customer_return.sum()) <= high
+    assert not (o.customer_return & np.isnan(o.delivered)).any()
+
+
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        ("demand.response.conversion", 1.5, "at most 1"),
+        ("demand.response.conversion", -0.1, ">= 0"),
+        ("demand.response.conversion", 0.995, "probability above 1"),
+        ("demand.response.tier_factors", [1.0, 1.0], "three factors"),
+        ("demand.response.miss_memory_days", 0, "> 0"),
+        ("demand.returns.rate", 2, "at most 1"),
+        ("economics.margin", 1.2, "at most 1"),
+        ("economics.order_value_cny", -5, ">= 0"),
+    ],
+)
+def test_bad_response_and_economics_values_are_named(key, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        load_config(small_config(**{key: value}))
+    assert err.value.key == key and fragment in str(err.value), str(err.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -125,3 +126,47 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         write_parquet_atomic(object(), target)
     assert pq.read_table(target).column("x").to_pylist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+DAY_COLUMNS = {
+    "day": pa.date32(),
+    "measured": pa.bool_(),
+    "orders": pa.int64(),
+    "lost_orders": pa.int64(),
+    "same_day_coverage": pa.float64(),
+    "same_day_hit_rate": pa.float64(),
+    "missed_orders": pa.int64(),
+    "backlog": pa.int64(),
+    "overdue": pa.int64(),
+    "overtime_hours": pa.float64(),
+    "cost": pa.float64(),
+    "revenue": pa.float64(),
+    "profit": pa.float64(),
+}
+
+
+def test_days_parquet_has_one_row_per_day_read_back_by_three_engines(written, default_run):
+    path = written / "days.parquet"
+    schema = pq.read_schema(path)
+    assert {name: schema.field(name).type for name in schema.names} == DAY_COLUMNS
+    assert schema_version(path) == SCHEMA_VERSION
+    days = pd.read_parquet(path)
+    cfg, k = default_run.config, default_run.kpis
+    assert list(pd.to_datetime(days["day"])) == list(pd.date_range(cfg.start_date, periods=cfg.horizon_days))
+    measured = days[days["measured"]]
+    assert len(measured) == cfg.horizon_days - cfg.warmup_days
+    assert measured["orders"].sum() == k["orders"] and measured["lost_orders"].sum() == k["lost_orders"]
+    assert measured["cost"].sum() == pytest.approx(k["cost_total"]) and measured["profit"].sum() == pytest.approx(k["profit"])
+    assert days["orders"].sum() == len(default_run.output.orders)
+    duck = duckdb.connect().execute(f"SELECT sum(orders), min(day) FROM '{path}'").fetchone()
+    assert duck[0] == days["orders"].sum() and str(duck[1]) == cfg.start_date
+    assert pl.read_parquet(path)["profit"].sum() == pytest.approx(days["profit"].sum())
+
+
+def test_order_ids_keep_the_shoppers_rows(written, default_run):
+    """Shoppers who did not buy leave gaps in order_id: each order keeps its row among every shopper drawn."""
+    o = pd.read_parquet(written / "orders.parquet", columns=["order_id", "customer_return", "delivered"])
+    ids = o["order_id"].to_numpy()
+    shoppers = len(o) + len(default_run.output.lost["created"])
+    assert (np.diff(ids) > 0).all() and ids[-1] < shoppers and len(o) < shoppers
+    assert o["customer_return"].sum() > 0 and o.loc[o["customer_return"], "delivered"].notna().all()

@@ -163,10 +163,36 @@ def test_other_seed_gives_other_orders():
     ],
 )
 def test_capacity_and_policy_leave_demand_unchanged(change):
-    base = sim.run(small_config()).orders
-    other = sim.run(small_config(**change)).orders
+    """The shoppers drawn are the same (common random numbers); with shoppers answering the promise, who of them buys
+    may differ, and without, every one of them is the same order."""
+    off = {"demand.response.enabled": False}
+    base_run = sim.run(small_config(**off))
+    base, other = base_run.orders, sim.run(small_config(**off | change)).orders
     for col in ("created", "zone", "station", "region", "category", "source"):
         assert base[col].equals(other[col]), col
+    on = sim.run(small_config(**change)).output
+    shoppers = np.sort(np.concatenate([on.orders.created, on.lost["created"]]))
+    assert np.array_equal(shoppers, base_run.output.orders.created)
+
+
+@pytest.mark.slow
+def test_the_most_profitable_cutoff_is_interior():
+    """With shoppers answering the promise, the default city's profit against the cutoff (09:00 to 18:00, mean of two
+    seeds) peaks in between: earlier sells fewer and smaller baskets, later breaks too many promises."""
+    hours = range(9, 19)
+    profit = [
+        np.mean(
+            [
+                sim.run({"seed": seed, "cutoff": {"name": "fixed", "time": f"{h:02d}:00"}, "output": {"progress": False}}).kpis[
+                    "profit_per_day"
+                ]
+                for seed in (1, 2)
+            ]
+        )
+        for h in hours
+    ]
+    best = list(hours)[int(np.argmax(profit))]
+    assert 9 < best < 18, dict(zip(hours, profit))
 
 
 def test_events_are_far_fewer_than_orders(default_run):

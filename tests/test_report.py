@@ -15,7 +15,15 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.report import render_page, report_template, scenario_table, sweep_dimensions, top_policies
+from sim.report import (
+    paired_profit,
+    recovery_days,
+    render_page,
+    report_template,
+    scenario_table,
+    sweep_dimensions,
+    top_policies,
+)
 from sim.results import ci
 
 
@@ -43,9 +51,11 @@ def report(sweep_dir):
 
 def test_report_files(report):
     out = report.parent
-    for name in ("hit_rate_vs_cutoff", "coverage_hit_frontier", "cost_vs_hit_rate"):
+    for name in ("hit_rate_vs_cutoff", "coverage_hit_frontier", "cost_vs_hit_rate", "profit_vs_cutoff"):
         assert (out / f"{name}.png").stat().st_size > 1000 and (out / f"{name}.svg").exists()
-    assert list(out.glob("run_*_backlog_and_warnings.png")) and list(out.glob("run_*_backlog_and_warnings.svg"))
+    for name in ("backlog_and_warnings", "days"):
+        assert list(out.glob(f"run_*_{name}.png")) and list(out.glob(f"run_*_{name}.svg"))
+    assert "Recovery from the busiest day" in report.read_text() and (out / "recovery.csv").exists()
 
 
 def test_report_is_self_contained_and_says_where_it_came_from(report, sweep_dir):
@@ -77,6 +87,36 @@ def test_figure_data_match_the_summary(sweep_dir):
     top = top_policies(table)
     assert (top["same_day_hit_rate_mean"] >= 0.9).all()
     assert top["same_day_coverage_mean"].is_monotonic_decreasing
+
+
+def test_profit_figure_data_are_paired_by_seed(sweep_dir):
+    """The profit band comes from differences between scenarios of one seed: each run less its seed's mean, so the
+    band is narrower than the spread of whole runs, and the means are the summary's."""
+    summary = pd.read_parquet(sweep_dir / "summary.parquet")
+    paired = paired_profit(summary, "cutoff.time", ["capacity.couriers_per_station"])
+    plain = ci(summary, by=["capacity.couriers_per_station", "cutoff.time"], metric="profit_per_day")
+    merged = paired.merge(plain, on=["cutoff.time"], suffixes=("", "_plain"))
+    assert len(paired) == 4 and np.isfinite(paired["ci_low"]).all()
+    means = summary.groupby(["capacity.couriers_per_station", "cutoff.time"])["profit_per_day"].mean()
+    assert sorted(paired["mean"]) == pytest.approx(sorted(means))
+    assert ((paired["ci_high"] - paired["ci_low"]).mean()) < (merged["ci_high_plain"] - merged["ci_low_plain"]).mean()
+
+
+def test_recovery_counts_the_days_back_to_the_level_before_the_peak():
+    days = pd.DataFrame(
+        {
+            "day": pd.date_range("2026-11-08", periods=8).date,
+            "measured": [False] + [True] * 7,
+            "orders": [100, 100, 100, 300, 120, 100, 100, 100],
+            "backlog": [10, 10, 10, 200, 120, 40, 10, 10],
+            "same_day_hit_rate": [0.5, 0.96, 0.97, 0.40, 0.20, 0.90, 0.955, 0.97],
+        }
+    )
+    r = recovery_days(days)
+    assert r["peak_orders"] == 300 and r["hit_rate_before"] == pytest.approx(0.965) and r["hit_rate_on_peak"] == 0.40
+    assert r["days_to_recover"] == 3 and r["peak_backlog"] == 200
+    never = recovery_days(days.assign(same_day_hit_rate=[0.5, 0.96, 0.97, 0.4, 0.2, 0.3, 0.3, 0.3]))
+    assert never["days_to_recover"] is None
 
 
 def test_template_placeholders_are_all_filled():

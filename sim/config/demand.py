@@ -82,6 +82,122 @@ class BurstConfig:
 
 
 @dataclass
+class ResponseConfig:
+    """Shoppers answer the promise: each sees the promise checkout offers and buys with a probability set by its
+    speed; a broken promise lowers its zone's purchase rate for a while. Orders not placed are counted, never
+    simulated."""
+
+    enabled: bool = spec(
+        True,
+        doc="shoppers answer the promise (false: every drawn order is placed, as before sim 0.3); with it, "
+        "demand.orders_per_day is the demand at the fastest promise each address can get",
+    )
+    conversion: float = spec(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        doc="share of shoppers at checkout who buy when shown the next-day promise; counts the shoppers "
+        "(`shoppers` in the summary) and bounds the faster tiers' probability at 1; an assumption",
+    )
+    uplift_per_day_faster: float = spec(
+        0.0073,
+        ge=0.0,
+        le=1.0,
+        doc="relative rise in purchases for a promise one day faster than next-day (same-day): +0.73 % in a field "
+        "experiment (Cui, Sun, Lu & Golden); Fisher, Gallino & Xu (JMR 2019) report about +1.5 % a business day; "
+        "sweep 0.005-0.05 (same-day in Chinese cities and fresh produce may be worth more)",
+    )
+    drop_per_day_slower: float = spec(
+        0.0051,
+        ge=0.0,
+        le=1.0,
+        doc="relative fall in purchases for a promise one day slower than next-day (second-day): -0.51 % in the same "
+        "field experiment (Cui et al.)",
+    )
+    value_uplift_per_day_faster: float = spec(
+        0.035,
+        ge=0.0,
+        le=1.0,
+        doc="relative rise in an order's value for a promise one day faster than next-day: +3.5 % in the same field "
+        "experiment (Cui et al.; sales +0.73 %, profit +2.0 %)",
+    )
+    value_drop_per_day_slower: float = spec(
+        0.031,
+        ge=0.0,
+        le=1.0,
+        doc="relative fall in an order's value for a promise one day slower: -3.1 % in the same experiment (Cui et al.)",
+    )
+    tier_factors: list[float] | None = spec(
+        None,
+        gt=0.0,
+        le=100.0,
+        doc="purchase probability of the same-day, next-day and second-day promise relative to next-day (three "
+        "values, e.g. [1.02, 1, 0.99]); null: from uplift_per_day_faster and drop_per_day_slower",
+    )
+    miss_penalty: float = spec(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        doc="a customer whose promise was broken buys this much less for a while; a zone's purchase rate falls by it "
+        "times the zone's recent share of broken promises; an assumption (delivery glitches lower later orders: "
+        "Rao, Griffis & Goldsby, J. Operations Management 2011)",
+    )
+    miss_memory_days: float = spec(
+        30.0,
+        gt=0.0,
+        le=3_650.0,
+        doc="how long a broken promise is remembered: the zone's share of broken promises decays with this e-folding time",
+    )
+    repurchase_uplift: float = spec(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        doc="extra orders, later, per kept promise delivered with doorstep hand-over (音尊达) or in a chosen slot "
+        "(按需派送): the seed says both were launched to raise repurchase; counted in revenue, never simulated; an assumption",
+    )
+
+    def tier_factor_values(self) -> list[float]:
+        """Purchase probability of each tier (same-day, next-day, second-day) relative to next-day."""
+        if self.tier_factors is not None:
+            return [float(f) for f in self.tier_factors]
+        return [1.0 + self.uplift_per_day_faster, 1.0, 1.0 - self.drop_per_day_slower]
+
+    def value_factor_values(self) -> list[float]:
+        """An order's value by its tier (same-day, next-day, second-day) relative to a next-day order's."""
+        return [1.0 + self.value_uplift_per_day_faster, 1.0, 1.0 - self.value_drop_per_day_slower]
+
+
+@dataclass
+class ReturnsConfig:
+    """Customer returns after delivery (售后退货): counted per delivered order, never simulated as reverse flow."""
+
+    rate: float = spec(
+        0.08,
+        ge=0.0,
+        le=1.0,
+        doc="share of delivered orders sent back after a standard, on-time delivery; an assumption for general "
+        "merchandise (apparel runs far higher)",
+    )
+    late_factor: float = spec(
+        1.2, ge=0.0, le=10.0, doc="a late delivery (broken promise) multiplies the return rate by this; an assumption"
+    )
+    doorstep_factor: float = spec(
+        0.95,
+        ge=0.0,
+        le=10.0,
+        doc="a doorstep hand-over (音尊达, launched to cut returns caused by delivery) multiplies it by this; "
+        "an assumption, the seed's 5 % taken over",
+    )
+    slot_factor: float = spec(
+        0.95,
+        ge=0.0,
+        le=10.0,
+        doc="delivery in a chosen slot (按需派送) multiplies it by this: a merchant reported about 5 % fewer returns "
+        "in the three months after it launched (the seed)",
+    )
+
+
+@dataclass
 class DemandConfig:
     """Order arrivals: volume, hour-of-day profile and mix."""
 
@@ -131,12 +247,22 @@ class DemandConfig:
         doc="dated events (双11, 618, 年货节): `date`, `factor`, optional `name` and `profile`; empty by default",
     )
     bursts: BurstConfig = field(default_factory=BurstConfig)
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+    returns: ReturnsConfig = field(default_factory=ReturnsConfig)
 
 
 def steady_demand(cfg: DemandConfig) -> DemandConfig:
     """`cfg` without variability: every day as orders_per_day and the hourly profile say (no swings, weekdays,
-    events or bursts); the textbook reductions use it."""
-    return dataclasses.replace(cfg, daily_cv=0.0, profile_cv=0.0, weekday_factors=[1.0] * 7, calendar=[], bursts=BurstConfig())
+    events or bursts) and every drawn order placed (no response to the promise); the textbook reductions use it."""
+    return dataclasses.replace(
+        cfg,
+        daily_cv=0.0,
+        profile_cv=0.0,
+        weekday_factors=[1.0] * 7,
+        calendar=[],
+        bursts=BurstConfig(),
+        response=dataclasses.replace(cfg.response, enabled=False),
+    )
 
 
 def event_day(event: CalendarEvent, start_date: str) -> int:
@@ -168,6 +294,19 @@ def validate_demand(cfg: DemandConfig, start_date: str, horizon_days: int) -> No
             "demand.weekday_factors",
             factors,
             f"expected factors averaging 1 (within {WEEKDAY_MEAN_TOLERANCE}); these average {mean:.4g}: divide each by that",
+        )
+    response = cfg.response
+    if response.tier_factors is not None and len(response.tier_factors) != 3:
+        raise ConfigError(
+            "demand.response.tier_factors", response.tier_factors, "expected three factors: same-day, next-day, second-day"
+        )
+    best = response.conversion * max(response.tier_factor_values())
+    if best > 1.0 + 1e-12:
+        raise ConfigError(
+            "demand.response.conversion",
+            response.conversion,
+            f"times the fastest tier's factor ({max(response.tier_factor_values()):g}) it is a probability above 1; "
+            f"expected at most {1 / max(response.tier_factor_values()):.4g}",
         )
     seen: dict[str, int] = {}
     for k, event in enumerate(cfg.calendar):

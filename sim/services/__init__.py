@@ -126,4 +126,9 @@ def kpis(cfg, ctx) -> dict[str, float]:
 
 def deadline_bounds(cfg, out) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Each order's customer-chosen delivery slot as absolute minutes, or (None, None) without slots."""
-    return on_demand.slot_bounds(cfg, out.orders)
+    return slot_bounds(cfg, out.orders)
+
+
+def slot_bounds(cfg, orders) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """`deadline_bounds` of an order table."""
+    return on_demand.slot_bounds(cfg, orders)

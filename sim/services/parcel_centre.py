@@ -123,7 +123,7 @@ class Unit(Service):
         placed = int(np.searchsorted(o.created, t, side="right"))
         new = np.arange(self.placed_until, placed)
         self.placed_until = placed
-        watched = np.concatenate([self.watched, new[o.station[new] >= 0]])
+        watched = np.concatenate([self.watched, new[(o.station[new] >= 0) & o.placed[new]]])
         promised = o.promised_by[watched]
         done = (o.delivered[watched] <= t) | (o.returned[watched] <= t) | (promised <= t)
         watched, promised = watched[~done], promised[~done]
@@ -153,7 +153,7 @@ class Unit(Service):
                 if hi > lo:
                     due = idx[lo:hi]
                     when = o.created[due] + limit
-                    late = ~(o.picked[due] <= when)
+                    late = ~(o.picked[due] <= when) & o.placed[due]
                     self._raise(due[late], SLA_PICKUP, level, when[late])
                     self.pickup_next[level, source] = hi
         for key in [k for k in self.dispatch_due if k * self.cfg.check_interval_min <= t + 1e-9]:
