@@ -362,10 +362,17 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
     }
     done = np.fmin(o.delivered, o.returned)  # when each order left the chain (inf: still in it)
     done[np.isnan(done)] = np.inf
+    tour_day = np.floor(out.tours.start / MIN_PER_DAY)
+    overtime = out.overtime.merged()
     for d in range(days):
         a, b = d * MIN_PER_DAY, (d + 1) * MIN_PER_DAY
         idx = np.flatnonzero(done[: bounds[d + 1]] >= a)  # the orders in the chain that day: all its work is theirs
-        day = dataclasses.replace(out, orders=o.select(idx))
+        day = dataclasses.replace(  # and the tours and overtime of the day
+            out,
+            orders=o.select(idx),
+            tours=out.tours.where(tour_day == d),
+            overtime=overtime.where((overtime.until > a) & (overtime.shift_end < b)),
+        )
         placed, day_hit, sub = idx >= bounds[d], hit[idx], day.orders
         judged = placed & (sub.promised_by <= horizon)
         missed = int(np.count_nonzero(judged & (day_hit == 0)))
