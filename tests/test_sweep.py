@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow.dataset as ds
@@ -58,8 +59,20 @@ def test_each_run_has_its_hydra_folder_and_partitions(smoke):
     root, _ = smoke
     for n in range(8):
         assert (root / "runs" / str(n) / ".hydra" / "overrides.yaml").exists()
-        for table in ("orders", "utilization", "summary"):
+        for table in ("orders", "utilization", "stations", "tours", "days", "summary"):
             assert (root / table / f"run={n}" / f"{table}.parquet").exists()
+
+
+def test_days_of_every_run_add_up_to_its_summary(smoke):
+    """days/run=<n>/ read as one Hive dataset: each run's measured days add up to its summary's orders and profit."""
+    root, _ = smoke
+    summary = pd.read_parquet(root / "summary.parquet").set_index("run")
+    days = pd.read_parquet(root / "days")
+    measured = days[days["measured"]].assign(run=lambda d: d["run"].astype(int)).groupby("run")[["orders", "profit"]].sum()
+    assert (measured["orders"] == summary.loc[measured.index, "orders"]).all()
+    assert np.allclose(measured["profit"], summary.loc[measured.index, "profit"])
+    by_duckdb = duckdb.sql(f"SELECT count(DISTINCT run) AS runs FROM '{root}/days/**/*.parquet'").fetchall()[0][0]
+    assert by_duckdb == len(summary)
 
 
 def test_four_readers_see_every_run(smoke):
