@@ -235,6 +235,33 @@ def recovery_table(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Each scenario's days: orders, backlog and same-day hit rate by day, means over its replications."""
+    x, lines = _axes(summary)
+    dims = [d for d in ([x] if x else []) + lines if d != "seed"]
+    labels = {int(row["run"]): _label(row, dims) for _, row in summary.iterrows()}
+    days = days.assign(scenario=days["run"].map(labels))
+    return days.groupby(["scenario", "day"], sort=True)[["orders", "backlog", "same_day_hit_rate", "profit"]].mean().reset_index()
+
+
+def figure_days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame, out: Path, target: float) -> dict:
+    """The backlog at each day's end and the same-day hit rate by day, one line per scenario (means over seeds): where
+    a peak's backlog builds and how fast each capacity clears it."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    for scenario, group in days_by_scenario(days, summary).groupby("scenario", sort=True):
+        when = pd.to_datetime(group["day"])
+        top.plot(when, group["backlog"] / 1e3, marker="o", label=scenario)
+        bottom.plot(when, group["same_day_hit_rate"], marker="o", label=scenario)
+    top.set_ylabel("backlog at the day's end (thousand orders)")
+    top.set_title("Day by day, each scenario (means over replications)")
+    top.legend(fontsize=7)
+    bottom.axhline(target, color="grey", linestyle="--", linewidth=1)
+    bottom.set_ylabel("same-day hit rate")
+    bottom.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m-%d"))
+    fig.autofmt_xdate()
+    return _save(fig, out, "days_by_scenario")
+
+
 def figure_days(days: pd.DataFrame, run: int, out: Path, target: float) -> dict:
     """One run day by day: orders placed (and shoppers lost), the backlog at midnight, the same-day hit rate and
     the day's profit; warm-up days shaded."""
@@ -344,13 +371,14 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
     ]
     if days is not None:
         figures.append(figure_days(days, run, out, target))
+        figures.append(figure_days_by_scenario(days, summary, out, target))
         recovery = recovery_table(days, summary)
         recovery.to_csv(out / "recovery.csv", index=False)
         recovery["days_to_recover"] = [
             ("not within the run" if v is None or pd.isna(v) else int(v)) for v in recovery["days_to_recover"]
         ]
         recovery_html = _table_html(recovery)
-        days_html = _img(figures[5]["png"])
+        days_html = _img(figures[6]["png"]) + _img(figures[5]["png"])
     else:
         recovery_html = days_html = "<p>No days.parquet in these results (written before sim 0.3).</p>"
     x, lines = _axes(summary)

@@ -51,7 +51,7 @@ def report(sweep_dir):
 
 def test_report_files(report):
     out = report.parent
-    for name in ("hit_rate_vs_cutoff", "coverage_hit_frontier", "cost_vs_hit_rate", "profit_vs_cutoff"):
+    for name in ("hit_rate_vs_cutoff", "coverage_hit_frontier", "cost_vs_hit_rate", "profit_vs_cutoff", "days_by_scenario"):
         assert (out / f"{name}.png").stat().st_size > 1000 and (out / f"{name}.svg").exists()
     for name in ("backlog_and_warnings", "days"):
         assert list(out.glob(f"run_*_{name}.png")) and list(out.glob(f"run_*_{name}.svg"))
