@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim.clock import shift_end_after
-from sim.kpis import STAGES, hit_flags, wip_samples
+from sim.kpis import STAGES, _first_at_or_after, hit_flags, wip_samples
 from sim.records import SOURCE_MERCHANT, SOURCE_WAREHOUSE
 
 
@@ -252,3 +252,16 @@ def test_every_utilisation_is_a_share_of_paid_time(pickers, couriers, sorter, tr
         assert np.isnan(k[key]) or 0.0 <= k[key] <= 1.0 + 1e-9, (key, k[key])
     for stage in ("pick", "sort", "lastmile"):
         assert k[f"{stage}_overtime_hours"] >= 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    step=st.sampled_from([1.0, 7.0, 15.0, 0.1, 60.0]),
+    count=st.integers(3, 400),
+    times=st.lists(st.floats(-100.0, 30_000.0, allow_nan=False), min_size=1, max_size=60),
+)
+def test_first_sample_at_or_after_matches_the_binary_search(step, count, times):
+    """The arithmetic shortcut on an even grid gives searchsorted's answer, grid points themselves included."""
+    at = np.arange(0.5 * step, count * step, step)[:count]
+    t = np.concatenate([np.asarray(times), at[:: max(1, at.size // 7)]])
+    assert np.array_equal(_first_at_or_after(at, t), np.searchsorted(at, t, side="left"))
