@@ -364,22 +364,22 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
     done[np.isnan(done)] = np.inf
     tour_day = np.floor(out.tours.start / MIN_PER_DAY)
     overtime = out.overtime.merged()
+    reach = np.maximum.accumulate(done) if done.size else done  # rows before the first one still in the chain at a: done
     for d in range(days):
         a, b = d * MIN_PER_DAY, (d + 1) * MIN_PER_DAY
-        idx = np.flatnonzero(done[: bounds[d + 1]] >= a)  # the orders in the chain that day: all its work is theirs
-        day = dataclasses.replace(  # and the tours and overtime of the day
-            out,
-            orders=o.select(idx),
-            tours=out.tours.where(tour_day == d),
-            overtime=overtime.where((overtime.until > a) & (overtime.shift_end < b)),
-        )
-        placed, day_hit, sub = idx >= bounds[d], hit[idx], day.orders
+        lo, hi = min(int(np.searchsorted(reach, a, side="left")), int(bounds[d])), int(bounds[d + 1])
+        window = slice(lo, hi)  # every order with work that day, as views: nothing copied
+        worked = (overtime.until > a) & (overtime.shift_end < b)  # the day's tours and overtime, cut once
+        day = dataclasses.replace(out, orders=o.select(window), tours=out.tours.where(tour_day == d), overtime=overtime.where(worked))
+        sub, day_hit = day.orders, hit[window]
+        placed = np.zeros(hi - lo, dtype=bool)
+        placed[bounds[d] - lo :] = True
         judged = placed & (sub.promised_by <= horizon)
         missed = int(np.count_nonzero(judged & (day_hit == 0)))
         work = work_time(cfg, day, a, b)
         cost = costs(cfg, day, a, placed, missed, work, b)["cost_total"]
         money = economics(cfg, day, placed, day_hit, cost, a, b)
-        open_ = done[idx] > b
+        open_ = done[window] > b
         day_home = placed & (sub.region == 0)
         rows["day"].append(d)
         rows["measured"].append(a >= cfg.measure_start_min)

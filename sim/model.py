@@ -273,7 +273,7 @@ class Model:
             order_ids = np.flatnonzero(o.placed)
             if alerts is not None:  # rows of the table kept (alerts.parquet writes the shopper's id)
                 alerts["order_id"] = np.searchsorted(order_ids, alerts["order_id"])
-            o = o.select(order_ids)
+            o.keep_only(order_ids)
         return ModelOutput(
             orders=o,
             **logs,

@@ -109,6 +109,11 @@ class OrderTable:
         """The table of the rows `keep` (a mask or indices), every column copied in order."""
         return OrderTable(**{f.name: getattr(self, f.name)[keep] for f in dataclasses.fields(self)})
 
+    def keep_only(self, keep: np.ndarray) -> None:
+        """Drop every row but `keep` (a mask or indices), column by column: memory grows by one column at most."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name)[keep])
+
     def failed_attempts_made(self, mask: np.ndarray) -> int:
         """Delivery attempts made that failed, over the orders of `mask` (attempts less the one that succeeded)."""
         done = ~np.isnan(self.delivered[mask]) | ~np.isnan(self.returned[mask])
