@@ -17,7 +17,7 @@ import simpy
 
 from . import services
 from .city import City
-from .clock import MIN_PER_DAY, assign_shifts, call_at, shift_bounds
+from .clock import MIN_PER_DAY, assign_shifts, call_at, group_by, shift_bounds
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import gamma_times, generate_orders
@@ -27,7 +27,7 @@ from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
 from .records import SOURCE_MERCHANT, DepartureLog, LogBook, OrderTable, OvertimeLog, PickupRoundLog, ShiftLog, TourLog, WaveLog
-from .sorting import SortingCentre
+from .sorting import SortingCentre, sort_work
 from .state import LiveState
 from .warehouse import MerchantPickup, Warehouses
 
@@ -150,8 +150,11 @@ class Model:
         self.checkout = Checkout(env, cfg.promise, policy, state, cfg.horizon_days, o, self.log, self.hooks, self.handoff("placed"))
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.log, self.handoff("collected"))
-        sort_rng = self.streams["sort_service"]
-        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, sort_rng, self.log, self.handoff("sorted"))
+        unit_work = sort_work(self.streams["sort_service"], cfg.sorting, len(o))
+        self.sorting = [
+            SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, unit_work, self.log, self.handoff("sorted"), site=c)
+            for c in range(self.city.n_centres)
+        ]
         self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self.log, self.handoff("unloaded"))
         lm = cfg.lastmile
         tour_work = (
@@ -202,7 +205,15 @@ class Model:
 
     def _to_sorting(self, idx: np.ndarray) -> None:
         self.hooks.picked(idx)
-        self.sorting.arrive(idx)
+        self._sort_at_centres(idx)
+
+    def _sort_at_centres(self, idx: np.ndarray) -> None:
+        """Each parcel to the sorting centre of its destination (`City.centre_of`)."""
+        if len(self.sorting) == 1:
+            self.sorting[0].arrive(idx)
+            return
+        for c, chunk in group_by(self.city.centre_of(self.orders.station[idx]), idx):
+            self.sorting[c].arrive(chunk)
 
     def _to_linehaul(self, idx: np.ndarray) -> None:
         self.linehaul.add(idx)
@@ -218,7 +229,7 @@ class Model:
 
     def _sort_when_picked(self, idx: np.ndarray) -> None:
         self.orders.arrived_sort[idx] = self.orders.picked[idx]
-        self.sorting.arrive(idx)
+        self._sort_at_centres(idx)
 
     def _station_when_sorted(self, idx: np.ndarray) -> None:
         o = self.orders
