@@ -165,8 +165,10 @@ class Model:
             for s in range(self.city.n_stations)
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
+        nearby_orders = np.flatnonzero(o.region > 0)
+        u_nearby = u_nearby[nearby_orders]  # kept for the nearby cities' orders only
         self.nearby = [
-            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour, days)
+            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, nearby_orders, o, c.parcels_per_hour, days)
             for c in cfg.city.nearby
         ]
 
