@@ -71,3 +71,35 @@ def test_bad_sorting_centres_are_refused(city, key):
     with pytest.raises(ConfigError) as info:
         load_config({"city": city})
     assert info.value.key == key, str(info.value)
+
+
+def _megacity(*overrides: str) -> dict:
+    import sim.cli
+
+    sim.cli._register_base()
+    composed = sim.cli._compose(["+experiment=megacity", *overrides])
+    assert composed.hydra.mode != "MULTIRUN"  # one run: python -m sim +experiment=megacity
+    sim.cli.check_launch(["+experiment=megacity", *overrides])  # composes, validates, and fits this machine's memory
+    return sim.cli._model_part(composed)
+
+
+def test_the_megacity_preset_is_a_shanghai_sized_city():
+    cfg = load_config(_megacity())
+    city = City(cfg.city)
+    assert cfg.demand.orders_per_day == 2_000_000 and city.n_stations == 200 and len(cfg.city.warehouses) == 6
+    assert city.n_centres == 2 and 60 <= np.count_nonzero(city.station_centre == 0) <= 140
+    assert 600 <= city.station_area_km2.sum() <= 700  # about the area inside Shanghai's Outer Ring Road
+
+
+def test_the_megacity_preset_scaled_down_runs():
+    """The preset at 1 % of its demand and about as many people for it (its geometry, timetables and machines as they
+    are)."""
+    import sim
+
+    scaled = ["demand.orders_per_day=20000", "horizon_days=2", "capacity.couriers_per_station=3", "capacity.pickers=8"]
+    scaled += ["capacity.pickup_couriers=10"]
+    result = sim.run(_megacity(*scaled))
+    o, k = result.output.orders, result.kpis
+    centre = City(result.config.city).centre_of(o.station)
+    assert set(centre[~np.isnan(o.sorted)].tolist()) == {0, 1}
+    assert k["same_day_hit_rate"] > 0.9 and all(0 < k[f"{r}_utilization"] <= 1 for r in ("picker", "sorter", "courier"))
