@@ -1,4 +1,5 @@
-"""The city's derived geometry: zone centroids and weights, the station serving each zone, distances, travel times.
+"""The city's derived geometry: zone centroids and weights, the station serving each zone, the sorting centre serving
+each station, distances, travel times.
 
 Its spec (and the default city, modelled on Changchun) is `sim.config.city`.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .clock import MIN_PER_DAY
-from .config.city import CityConfig
+from .config.city import CityConfig, station_centres, station_grid_xy
 
 
 class City:
@@ -27,11 +28,7 @@ class City:
         else:
             weights = np.asarray(cfg.zone_weights, dtype=float)
         self.zone_weight = weights / weights.sum()
-        width, height = cfg.zones_x * cfg.zone_km, cfg.zones_y * cfg.zone_km
-        sx, sy = np.meshgrid(
-            (np.arange(cfg.stations_x) + 0.5) * width / cfg.stations_x, (np.arange(cfg.stations_y) + 0.5) * height / cfg.stations_y
-        )
-        self.station_xy = np.column_stack([sx.ravel(), sy.ravel()])
+        self.station_xy = station_grid_xy(cfg)
         d = np.linalg.norm(self.zone_xy[:, None, :] - self.station_xy[None, :, :], axis=2)
         self.zone_station = d.argmin(axis=1).astype(np.int16)
         self.n_stations = len(self.station_xy)
@@ -44,11 +41,24 @@ class City:
         self.station_approach_km = np.bincount(
             self.zone_station, weights=zone_dist * self.zone_weight, minlength=self.n_stations
         ) / np.maximum(np.bincount(self.zone_station, weights=self.zone_weight, minlength=self.n_stations), 1e-12)
-        sc = np.array([cfg.sort_centre_x_km, cfg.sort_centre_y_km])
-        self.sort_to_station_km = np.linalg.norm(self.station_xy - sc, axis=1) * cfg.road_detour
-        self.warehouse_to_sort_km = np.array([np.hypot(w.x_km - sc[0], w.y_km - sc[1]) * cfg.road_detour for w in cfg.warehouses])
+        # sorting centres: each station's parcels are sorted at its nearest centre, nearby cities' at the first
+        centres = cfg.centres
+        self.n_centres = len(centres)
+        self.centre_xy = np.array([[c.x_km, c.y_km] for c in centres])
+        self.station_centre = station_centres(cfg)
+        # the centre of a parcel by its `station`: index -1 (a nearby city's parcel) is the first centre
+        self._centre_of_station = np.append(self.station_centre, 0).astype(np.int64)
+        self.sort_to_station_km = np.linalg.norm(self.station_xy - self.centre_xy[self.station_centre], axis=1) * cfg.road_detour
+        # [DC, centre]: a DC's shuttles run to every centre
+        self.warehouse_to_sort_km = np.array(
+            [[np.hypot(w.x_km - c.x_km, w.y_km - c.y_km) * cfg.road_detour for c in centres] for w in cfg.warehouses]
+        )
         self.speed_by_hour = np.asarray(cfg.road_speed_kmh_by_hour, dtype=float)
         self.regions = cfg.regions
+
+    def centre_of(self, station: np.ndarray) -> np.ndarray:
+        """The sorting centre of parcels bound for `station` (an order's `station`; -1, a nearby city: the first)."""
+        return self._centre_of_station[station]
 
     def road_minutes(self, distance_km: np.ndarray | float, depart_min: np.ndarray | float) -> np.ndarray:
         """Driving time for a distance, at the speed of the hour of departure."""

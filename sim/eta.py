@@ -2,7 +2,7 @@
 
 The projection walks the rest of the chain from the order's last known stamp (`<= now`, never a
 future stamp): the pickers' backlog at its DC or the next pickup round, the next shuttle, the next
-sort wave and the sorter's backlog, the next truck to its station with room for it, and at the station
+sort wave and the backlog of its sorting centre's sorter, the next truck to its station with room for it, and at the station
 the courier-minutes on duty needed for the parcels ahead of it; a parcel whose attempt failed waits
 `retry_after_min` first. Capacity comes from the shifts (who is on duty when), at nominal rates;
 timetables are the configured ones. It is what a parcel centre's "at risk" warning and a promise
@@ -121,8 +121,8 @@ class DeliveryEta:
 
     def backlog(self, now: float) -> dict:
         """What waits where at `now`, from the stamps of the last two days' orders, each as a `Queue` in the order
-        it is served: stock orders at each DC not yet picked (first come first), parcels at the sorting centre not
-        yet sorted (a count), sorted parcels waiting for a truck to each station and parcels ready at each
+        it is served: stock orders at each DC not yet picked (first come first), parcels at each sorting centre not
+        yet sorted (a count per centre), sorted parcels waiting for a truck to each station and parcels ready at each
         station that no courier has taken out (both most urgent promise first)."""
         o = self.orders
         w = slice(int(np.searchsorted(o.created, now - 2 * MIN_PER_DAY)), int(np.searchsorted(o.created, now, side="right")))
@@ -133,7 +133,9 @@ class DeliveryEta:
         truck = sorted_ & ~departed & home
         return {
             "pick": Queue(o.warehouse[w][stock], o.created[w][stock], o.pick_service_min[w][stock]),
-            "sort": int(np.count_nonzero((o.arrived_sort[w] <= now) & ~sorted_)),
+            "sort": np.bincount(
+                self.city.centre_of(o.station[w][(o.arrived_sort[w] <= now) & ~sorted_]), minlength=self.city.n_centres
+            ),
             "truck": Queue(o.station[w][truck], o.promised_by[w][truck]),
             "station": Queue(o.station[w][at_station], o.promised_by[w][at_station]),
         }
@@ -148,6 +150,7 @@ class DeliveryEta:
         n = idx.size
         eta = np.full(n, np.inf)
         station = o.station[idx].astype(np.int64)
+        centre = self.city.centre_of(station)
         picked = o.picked[idx] <= now
         merchant = o.source[idx] == SOURCE_MERCHANT
         collected = merchant & (o.pick_start[idx] <= now)  # on a pickup round's van: back at the round's end
@@ -170,20 +173,20 @@ class DeliveryEta:
                 done[waiting] = CapacityCurves.finish(t0, cum, dc[waiting], np.full(int(waiting.sum()), now), work)
             every = cfg.warehouse.shuttle_interval_min
             depart = np.ceil(done / every) * every
-            km = self.city.warehouse_to_sort_km[dc]
+            km = self.city.warehouse_to_sort_km[dc, centre[stock]]
             at_sort[stock] = depart + self.city.road_minutes(km, np.nan_to_num(depart, posinf=0.0)) + cfg.warehouse.shuttle_dock_min
         merchant_open = merchant & ~collected
         if merchant_open.any() and self.rounds is not None:
             at_sort[merchant_open] = next_time(self.rounds, np.full(int(merchant_open.sum()), now)) + cfg.pickup.round_min
 
-        # sorting: the next wave, then the sorter's backlog
+        # sorting: the next wave, then the backlog of its centre's sorter
         sorted_ = o.sorted[idx] <= now
         ready = np.where(sorted_, o.sorted[idx], np.nan)
         to_sort = ~sorted_ & np.isfinite(at_sort)
         if to_sort.any():
             arrive = np.maximum(at_sort[to_sort], now)
             wave = next_time(self.waves, arrive) if self.waves is not None else arrive
-            ahead = float(backlog["sort"]) if queues else 0.0
+            ahead = backlog["sort"][centre[to_sort]].astype(float) if queues else 0.0
             ready[to_sort] = wave + (ahead + 1) * self.sort_min_per_parcel
         # line-haul: the next truck to the station with room, the parcels already waiting for it first
         departed = o.departed[idx] <= now

@@ -273,12 +273,21 @@ class NearbyDelivery:
     """A nearby city's own last mile, simplified: at its `delivery_start` each day its couriers take every parcel
     that arrived before, each wanting a time spread over `delivery_h`; with a capacity (`parcels_per_hour`) they
     deliver one after another at that rate (a FCFS queue over the wanted times). A failed attempt (the same draws
-    as the home city's) is retried on the next delivery day."""
+    as the home city's) is retried on the next delivery day. `u` holds a uniform draw for each of the orders
+    `u_orders` (ascending: the nearby cities' orders)."""
 
     def __init__(
-        self, env, start_tod_min: float, delivery_h: float, u: np.ndarray, orders: OrderTable, parcels_per_hour: float, days: int
+        self,
+        env,
+        start_tod_min: float,
+        delivery_h: float,
+        u: np.ndarray,
+        u_orders: np.ndarray,
+        orders: OrderTable,
+        parcels_per_hour: float,
+        days: int,
     ):
-        self.env, self.delivery_min, self.u, self.orders = env, delivery_h * 60.0, u, orders
+        self.env, self.delivery_min, self.u, self.u_orders, self.orders = env, delivery_h * 60.0, u, u_orders, orders
         self.min_per_parcel = 60.0 / parcels_per_hour if parcels_per_hour > 0 else 0.0
         self.waiting = np.empty(0, dtype=np.int64)
         at_times(env, daily_times([start_tod_min], days), self.deliver_day)
@@ -292,7 +301,7 @@ class NearbyDelivery:
         self.waiting = np.empty(0, dtype=np.int64)
         if idx.size == 0:
             return
-        wanted = start + self.u[idx] * self.delivery_min
+        wanted = start + self.u[np.searchsorted(self.u_orders, idx)] * self.delivery_min
         order = np.argsort(wanted, kind="stable")
         idx, wanted = idx[order], wanted[order]
         done = wanted

@@ -17,7 +17,7 @@ import simpy
 
 from . import services
 from .city import City
-from .clock import MIN_PER_DAY, assign_shifts, call_at, shift_bounds
+from .clock import MIN_PER_DAY, assign_shifts, call_at, group_by, shift_bounds
 from .config import SimConfig
 from .config.validation import textbook_config
 from .demand import ShopperResponse, gamma_times, generate_orders, return_probability
@@ -27,7 +27,7 @@ from .linehaul import Linehaul
 from .policies import make_policy
 from .promise import Checkout
 from .records import SOURCE_MERCHANT, DepartureLog, LogBook, OrderTable, OvertimeLog, PickupRoundLog, ShiftLog, TourLog, WaveLog
-from .sorting import SortingCentre
+from .sorting import SortingCentre, sort_work
 from .state import LiveState
 from .warehouse import MerchantPickup, Warehouses
 
@@ -161,8 +161,11 @@ class Model:
         )
         self.warehouses = Warehouses(cfg.warehouse, cap.pickers, self.city, o, self.log, self.handoff("picked"))
         self.pickup = MerchantPickup(env, cfg.pickup, cap.pickup_couriers, days, o, self.log, self.handoff("collected"))
-        sort_rng = self.streams["sort_service"]
-        self.sorting = SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, sort_rng, self.log, self.handoff("sorted"))
+        unit_work = sort_work(self.streams["sort_service"], cfg.sorting, len(o))
+        self.sorting = [
+            SortingCentre(env, cfg.sorting, cap.sorter_per_hour, days, o, unit_work, self.log, self.handoff("sorted"), site=c)
+            for c in range(self.city.n_centres)
+        ]
         self.linehaul = Linehaul(env, cfg.linehaul, cap.truck_capacity, days, self.city, o, self.log, self.handoff("unloaded"))
         lm = cfg.lastmile
         tour_work = (
@@ -173,8 +176,10 @@ class Model:
             for s in range(self.city.n_stations)
         ]
         u_nearby = self.streams["nearby_delivery"].random(len(o))
+        nearby_orders = np.flatnonzero(o.region > 0)
+        u_nearby = u_nearby[nearby_orders]  # kept for the nearby cities' orders only
         self.nearby = [
-            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, o, c.parcels_per_hour, days)
+            NearbyDelivery(env, float(c.delivery_start), c.local_delivery_h, u_nearby, nearby_orders, o, c.parcels_per_hour, days)
             for c in cfg.city.nearby
         ]
 
@@ -223,7 +228,15 @@ class Model:
 
     def _to_sorting(self, idx: np.ndarray) -> None:
         self.hooks.picked(idx)
-        self.sorting.arrive(idx)
+        self._sort_at_centres(idx)
+
+    def _sort_at_centres(self, idx: np.ndarray) -> None:
+        """Each parcel to the sorting centre of its destination (`City.centre_of`)."""
+        if len(self.sorting) == 1:
+            self.sorting[0].arrive(idx)
+            return
+        for c, chunk in group_by(self.city.centre_of(self.orders.station[idx]), idx):
+            self.sorting[c].arrive(chunk)
 
     def _to_linehaul(self, idx: np.ndarray) -> None:
         self.linehaul.add(idx)
@@ -239,7 +252,7 @@ class Model:
 
     def _sort_when_picked(self, idx: np.ndarray) -> None:
         self.orders.arrived_sort[idx] = self.orders.picked[idx]
-        self.sorting.arrive(idx)
+        self._sort_at_centres(idx)
 
     def _station_when_sorted(self, idx: np.ndarray) -> None:
         o = self.orders

@@ -241,11 +241,39 @@ class OvertimeLog(Log):
         return self.where(order[np.concatenate([[True], changed])])
 
 
+class Rows:
+    """Rows of a log appended as tuples during a run and kept as columns every `chunk` rows: a tuple of boxed
+    numbers costs several times its columns (a tour's row about 300 bytes against 80), and the memory of freed
+    tuples stays with Python's small-object allocator, not given back for the arrays that follow."""
+
+    def __init__(self, log: type[Log], chunk: int = 4096):
+        self.log, self.chunk = log, chunk
+        self._rows: list[tuple] = []
+        self._done: list[Log] = []
+
+    def append(self, row: tuple) -> None:
+        rows = self._rows
+        rows.append(row)
+        if len(rows) >= self.chunk:
+            self._done.append(self.log.from_rows(rows))
+            rows.clear()
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._done) + len(self._rows)
+
+    def freeze(self) -> Log:
+        parts = self._done + [self.log.from_rows(self._rows)]
+        self._rows, self._done = [], []
+        if len(parts) == 1:
+            return parts[0]
+        return self.log(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(self.log)})
+
+
 class LogBook:
     """Where the stages append rows during a run; `freeze` turns them into logs."""
 
     def __init__(self) -> None:
-        self.tours: list[tuple] = []
+        self.tours = Rows(TourLog)  # one row per tour: the one log that grows with the orders
         self.departures: list[tuple] = []
         self.waves: list[tuple] = []
         self.pickup_rounds: list[tuple] = []
@@ -254,8 +282,10 @@ class LogBook:
         self.cutoffs: list[tuple[float, str, float]] = []  # (review time, region, cutoff)
 
     def freeze(self) -> dict:
-        return {
-            "tours": TourLog.from_rows(self.tours),
+        """The rows as logs; the book is emptied (a row as a tuple costs several times its columns: a large run's
+        tours alone take about 300 bytes each)."""
+        logs = {
+            "tours": self.tours.freeze(),
             "departures": DepartureLog.from_rows(self.departures),
             "waves": WaveLog.from_rows(self.waves),
             "pickup_rounds": PickupRoundLog.from_rows(self.pickup_rounds),
@@ -263,3 +293,6 @@ class LogBook:
             "overtime": OvertimeLog.from_rows(self.overtime),
             "cutoffs": list(self.cutoffs),
         }
+        for rows in (self.departures, self.waves, self.pickup_rounds, self.shifts, self.overtime, self.cutoffs):
+            rows.clear()
+        return logs

@@ -2,7 +2,10 @@
 
 With `waves` empty, sorting is continuous: each parcel enters the sorter when it arrives
 (an event per arrival time, so use it for textbook cases rather than whole cities). The
-sorter is a pool of `lines` FCFS servers sharing `capacity.sorter_per_hour`.
+sorter is a pool of `lines` FCFS servers sharing `capacity.sorter_per_hour`. A city with
+several sorting centres (`city.sorting_centres`) has one `SortingCentre` each, every one
+with that throughput, the same waves and hours; the model sends each parcel to the centre
+of its destination station (`City.centre_of`).
 """
 
 from __future__ import annotations
@@ -28,8 +31,14 @@ def sorter_hours(waves: list) -> ShiftHours:
     return ShiftHours(first, (last + 60.0) % MIN_PER_DAY if last + 60.0 != MIN_PER_DAY else MIN_PER_DAY)
 
 
+def sort_work(rng: np.random.Generator, cfg: SortingConfig, n: int) -> np.ndarray | None:
+    """Each order's sorting work in units of the mean (None: machine-paced), drawn up front for all centres, so
+    capacity changes keep the same draws."""
+    return gamma_times(rng, 1.0, cfg.service_cv, n) if cfg.service_cv > 0 else None
+
+
 class SortingCentre:
-    """Releases waves into the sorter and hands sorted parcels on."""
+    """Releases waves into the sorter and hands sorted parcels on; `site` is its number among the city's centres."""
 
     def __init__(
         self,
@@ -38,11 +47,12 @@ class SortingCentre:
         sorter_per_hour: float,
         days: int,
         orders: OrderTable,
-        rng: np.random.Generator,
+        unit_work: np.ndarray | None,
         log: LogBook,
         hand_on: Callable[[np.ndarray], None],
+        site: int = 0,
     ):
-        self.env, self.cfg, self.orders, self.log, self.hand_on = env, cfg, orders, log, hand_on
+        self.env, self.cfg, self.orders, self.log, self.hand_on, self.site = env, cfg, orders, log, hand_on, site
         self.service_mean_min = 60.0 * cfg.lines / sorter_per_hour
         # the sorter's hours: from the first wave to an hour after the last; it may run on, in overtime, up to
         # `overtime_max_h` longer to finish released waves (lines start parcels until then; the rest wait for tomorrow)
@@ -52,9 +62,8 @@ class SortingCentre:
         self.overtime_min = 0.0 if hours.always else min(cfg.overtime_max_h * 60.0, max(MIN_PER_DAY - length - 1.0, 0.0))
         extended = hours if hours.always else ShiftHours(hours.start, (hours.end + self.overtime_min) % MIN_PER_DAY)
         self.pool = ServerPool([extended] * cfg.lines, overtime_max_min=0.0)
-        log.shifts += [("sort", 0, k, hours.start, hours.end) for k in range(cfg.lines)]
-        # per-order work drawn up front, so capacity changes keep the same draws
-        self.unit_work = gamma_times(rng, 1.0, cfg.service_cv, len(orders)) if cfg.service_cv > 0 else None
+        log.shifts += [("sort", site, k, hours.start, hours.end) for k in range(cfg.lines)]
+        self.unit_work = unit_work
         self.continuous = not cfg.waves
         self.waiting = np.empty(0, dtype=np.int64)
         if not self.continuous:
@@ -87,7 +96,7 @@ class SortingCentre:
         o.sorted[batch] = starts + service
         if lines is not None:
             self.log.overtime += [
-                ("sort", 0, k, e, u) for k, e, u in self.pool.overtime(starts, o.sorted[batch], lines, self.overtime_min)
+                ("sort", self.site, k, e, u) for k, e, u in self.pool.overtime(starts, o.sorted[batch], lines, self.overtime_min)
             ]
         self.log.waves.append((self.env.now, batch.size))
         self.hand_on(batch)

@@ -34,7 +34,7 @@ class LiveState:
         self.review_interval_min = cfg.promise.review_interval_min
         self._courier_start, self._courier_end = courier_shift_start, courier_shift_end  # every courier's daily shift
         self._parcels_per_courier_min = parcels_per_courier_min
-        self._sort_per_min = cfg.capacity.sorter_per_hour / 60.0
+        self._sort_per_min = cfg.capacity.sorter_per_hour * len(cfg.city.centres) / 60.0  # every centre's sorter
         self._planned_per_hour = planned_orders_per_hour(cfg.demand, cfg.start_date, cfg.horizon_days)  # weekdays, calendar
         self._eta = eta
 

@@ -63,10 +63,11 @@ class Warehouses:
             self.log.overtime += [("pick", w, k, e, u) for k, e, u in late]
 
     def shuttle(self, idx: np.ndarray) -> None:
-        """Picked parcels ride their DC's next shuttle to the sorting centre (stamps `arrived_sort`)."""
+        """Picked parcels ride their DC's next shuttle to the sorting centre of their destination (stamps
+        `arrived_sort`): with several centres, a DC's shuttles leave for each one at the same times."""
         o, every = self.orders, self.cfg.shuttle_interval_min
         depart = np.ceil(o.picked[idx] / every) * every
-        km = self.city.warehouse_to_sort_km[o.warehouse[idx]]
+        km = self.city.warehouse_to_sort_km[o.warehouse[idx], self.city.centre_of(o.station[idx])]
         o.arrived_sort[idx] = depart + self.city.road_minutes(km, depart) + self.cfg.shuttle_dock_min
 
 

@@ -100,6 +100,10 @@ CASES += [
     ("promise.day_end", "00:00"),
     ("cutoff", "5"),
     ("cutoff", "nosuchpolicy"),
+    ("city.sorting_centres", "[{name:a,x_km:0,y_km:0},{name:a,x_km:8,y_km:8}]"),
+    ("city.sorting_centres", "[{name:a,x_km:0,y_km:0},{name:b,x_km:100,y_km:100}]"),
+    ("city.sorting_centres", "[{name:a,x_km:nan,y_km:0}]"),
+    ("city.sorting_centres", "[{name:a,x_km:0,y_km:0,capacity:3}]"),
     ("capacity.pickers", "[1,2"),
     ("capacity.pickers", "1,2"),
 ]
@@ -202,6 +206,7 @@ def _files(folder: Path) -> list[Path]:
         ["capacity.pickers=${oops}"],
         ["cutoff=5"],
         ["demand.weekday_factors=[1,1,1]"],
+        ["city.sorting_centres=[{name:a,x_km:0,y_km:0},{name:b,x_km:100,y_km:100}]"],
         ["capacity.pickers=1,2"],
         ["-m", "seed=1,2", "capacity.pickers=${oops}"],
         ["-m", "seed=1", "results.experiment=../../escaped"],

@@ -6,6 +6,7 @@ import numpy as np
 from conftest import small_config
 
 import sim
+from sim.city import City
 
 
 def test_sorting_starts_at_waves_in_arrival_order(small_run):
@@ -44,3 +45,23 @@ def test_slower_sorter_longer_sort_times():
     fast = sim.run(small_config(**{"capacity.sorter_per_hour": 5000})).kpis
     slow = sim.run(small_config(**{"capacity.sorter_per_hour": 600})).kpis
     assert slow["sort_sojourn_mean_min"] > fast["sort_sojourn_mean_min"]
+
+
+def test_two_sorting_centres_each_sort_their_stations_parcels():
+    centres = [{"name": "west", "x_km": 0.0, "y_km": 4.0}, {"name": "east", "x_km": 8.0, "y_km": 4.0}]
+    r = sim.run(small_config(**{"city.sorting_centres": centres, "services.parcel_centre.enabled": True}))
+    out, o = r.output, r.output.orders
+    city = City(r.config.city)
+    centre = city.centre_of(o.station)
+    assert set(centre[o.station >= 0].tolist()) == {0, 1} and (centre[o.station < 0] == 0).all()
+    # one sorter per centre (site = centre), each at capacity.sorter_per_hour
+    sort_shifts = out.shifts.of("sort")
+    assert sorted(sort_shifts.site.tolist()) == [0, 1]
+    gap = 60 / r.config.capacity.sorter_per_hour
+    for c in (0, 1):
+        starts = np.sort(o.sort_start[(centre == c) & ~np.isnan(o.sort_start)])
+        assert starts.size and (np.diff(starts) >= gap - 1e-9).all()
+    # and the two centres sort at the same time: together faster than one sorter
+    both = np.sort(o.sort_start[~np.isnan(o.sort_start)])
+    assert (np.diff(both) < gap - 1e-9).any()
+    assert r.kpis["same_day_hit_rate"] > 0.5 and 0 < r.kpis["sorter_utilization"] <= 1

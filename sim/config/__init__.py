@@ -47,7 +47,8 @@ class CapacityConfig:
         12_000.0,
         gt=0.0,
         le=1_000_000.0,
-        doc="parcels per hour through the sorter; a city sorting centre's cross-belt sorter handles 10,000-20,000",
+        doc="parcels per hour through the sorter of each sorting centre; a city sorting centre's cross-belt sorter handles "
+        "10,000-20,000",
     )
     couriers_per_station: int = spec(
         30,
@@ -97,7 +98,10 @@ class CostConfig:
     pickup_shift_h: float = spec(11.0, ge=0.0, le=24.0, doc="paid hours per pickup courier per day")
     truck_per_departure: float = spec(90.0, ge=0.0, le=1_000_000.0, doc="hire of a 7.6 m truck for one city run to a station")
     sorting_centre_per_hour: float = spec(
-        1_200.0, ge=0.0, le=1_000_000.0, doc="the sorting centre's staff and machine per operating hour (about 0.2 CNY a parcel)"
+        1_200.0,
+        ge=0.0,
+        le=1_000_000.0,
+        doc="a sorting centre's staff and machine per operating hour, each centre (about 0.2 CNY a parcel)",
     )
     missed_promise_cny: float = spec(5.0, ge=0.0, le=10_000.0, doc="a broken promise: the coupon the platform gives the customer")
     return_handling_cny: float = spec(8.0, ge=0.0, le=10_000.0, doc="a refused parcel's way back (reverse logistics)")
@@ -308,8 +312,8 @@ def load_config(data: dict | SimConfig | None = None) -> SimConfig:
     return validate(from_dict(SimConfig, data))
 
 
-# Peak memory per order of a run (its order table, the stages' work arrays, KPIs and writing): 208 bytes
-# measured at 1,000,000 orders a day (docs/performance.md), with a margin.
+# Peak memory per order of a run (its order table, the stages' work arrays, KPIs and writing): 265 bytes
+# measured at 1,000,000 orders a day, 286 for the megacity preset (docs/performance.md), with a margin.
 BYTES_PER_ORDER = 300
 
 

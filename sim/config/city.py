@@ -1,4 +1,4 @@
-"""The city's geometry: zones, delivery stations, front DCs, the sorting centre and nearby cities.
+"""The city's geometry: zones, delivery stations, front DCs, the sorting centres and nearby cities.
 
 The default is a mid-size Chinese provincial capital modelled on Changchun (Jilin), with
 three nearby cities served next-day by line-haul, as in the seed article's 极速达 example.
@@ -6,7 +6,9 @@ three nearby cities served next-day by line-haul, as in the seed article's 极�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+import numpy as np
 
 from ..schema import ConfigError, TimeOfDay, spec, tod, tods
 
@@ -27,13 +29,25 @@ class WarehouseSite:
 
 
 @dataclass
+class SortingCentreSite:
+    """A sorting centre (分拨中心) of a city with several: it sorts the parcels bound for the stations nearest to it."""
+
+    name: str = spec("south_hub", doc="the sorting centre's name")
+    x_km: float = spec(10.0, doc="km east of the urban core's south-west corner")
+    y_km: float = spec(-4.0, doc="km north of that corner")
+
+
+@dataclass
 class NearbyCity:
-    """A nearby city served next-day through line-haul from the sorting centre."""
+    """A nearby city served next-day through line-haul from the (first) sorting centre."""
 
     name: str = spec("jilin", doc="region name, as the cutoff policies see it")
     share: float = spec(0.06, ge=0.0, le=1.0, doc="share of all orders addressed to this city")
     transit_h: float = spec(
-        2.0, gt=0.0, le=48.0, doc="expressway driving time from the sorting centre (Changchun: 110-170 km, 1.75-2.5 h)"
+        2.0,
+        gt=0.0,
+        le=48.0,
+        doc="expressway driving time from the (first) sorting centre (Changchun: 110-170 km, 1.75-2.5 h)",
     )
     departures: list[TimeOfDay] = spec(
         factory=lambda: tods("14:00", "23:00"),
@@ -77,9 +91,16 @@ class CityConfig:
     stations_y: int = spec(
         4, ge=1, le=200, doc="5x4 = 20 stations, one per 16 km², each serving its nearest zones: 3,700-5,300 parcels a day"
     )
-    sort_centre_x_km: float = spec(10.0, doc="the sorting centre, km east of the core's south-west corner")
+    sort_centre_x_km: float = spec(
+        10.0, doc="the sorting centre (when city.sorting_centres is empty), km east of the core's south-west corner"
+    )
     sort_centre_y_km: float = spec(
         -4.0, doc="km north of that corner: on the ring road south of the core, as sorting centres usually are"
+    )
+    sorting_centres: list[SortingCentreSite] = spec(
+        factory=list,
+        doc="several sorting centres: each station's parcels are sorted at the centre nearest to it, and nearby "
+        "cities' at the first; [] = one centre, at sort_centre_x_km, sort_centre_y_km",
     )
     warehouses: list[WarehouseSite] = spec(factory=_default_warehouses, doc="front DCs holding stock, where stock orders are picked")
     nearby: list[NearbyCity] = spec(factory=_default_nearby, doc="nearby cities served next-day by line-haul from the sorting centre")
@@ -97,6 +118,27 @@ class CityConfig:
     def regions(self) -> list[str]:
         """Region names: the home city first, then the nearby cities."""
         return [self.name] + [c.name for c in self.nearby]
+
+    @property
+    def centres(self) -> list[SortingCentreSite]:
+        """The sorting centres: `sorting_centres`, or the one at `sort_centre_x_km`, `sort_centre_y_km`."""
+        return self.sorting_centres or [SortingCentreSite("sort_centre", self.sort_centre_x_km, self.sort_centre_y_km)]
+
+
+def station_grid_xy(cfg: CityConfig) -> np.ndarray:
+    """Delivery stations' positions (km), evenly spaced over the urban core, row by row."""
+    width, height = cfg.zones_x * cfg.zone_km, cfg.zones_y * cfg.zone_km
+    sx, sy = np.meshgrid(
+        (np.arange(cfg.stations_x) + 0.5) * width / cfg.stations_x, (np.arange(cfg.stations_y) + 0.5) * height / cfg.stations_y
+    )
+    return np.column_stack([sx.ravel(), sy.ravel()])
+
+
+def station_centres(cfg: CityConfig) -> np.ndarray:
+    """The sorting centre of each station: the nearest (straight line; on a tie, the first listed)."""
+    centre_xy = np.array([[c.x_km, c.y_km] for c in cfg.centres])
+    d = np.linalg.norm(station_grid_xy(cfg)[:, None, :] - centre_xy[None, :, :], axis=2)
+    return d.argmin(axis=1)
 
 
 def validate_city(cfg: CityConfig) -> None:
@@ -128,3 +170,28 @@ def validate_city(cfg: CityConfig) -> None:
     for k, c in enumerate(cfg.nearby):
         if not c.departures:
             raise ConfigError(f"city.nearby[{k}].departures", [], "need at least one departure a day")
+    _validate_centres(cfg)
+
+
+def _validate_centres(cfg: CityConfig) -> None:
+    if not cfg.sorting_centres:
+        return
+    defaults = {f.name: f.default for f in fields(CityConfig)}
+    for key in ("sort_centre_x_km", "sort_centre_y_km"):
+        if getattr(cfg, key) != defaults[key]:
+            raise ConfigError(
+                f"city.{key}",
+                getattr(cfg, key),
+                "give the sorting centres either as city.sorting_centres or as city.sort_centre_x_km/_y_km (one centre), not both",
+            )
+    names = [c.name for c in cfg.sorting_centres]
+    if len(set(names)) != len(names):
+        raise ConfigError("city.sorting_centres[*].name", names, "sorting centre names must be unique")
+    served = np.bincount(station_centres(cfg), minlength=len(names))
+    for k in range(1, len(names)):  # the first also sorts the nearby cities' parcels
+        if served[k] == 0:
+            raise ConfigError(
+                f"city.sorting_centres[{k}]",
+                names[k],
+                "serves no station (each station's parcels go to the nearest sorting centre): move it or leave it out",
+            )

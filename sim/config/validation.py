@@ -75,7 +75,12 @@ def textbook_config(cfg: Any) -> Any:
     servers, means = station_parameters(v)
     always = [Shift(tod("00:00"), tod("24:00"), 1.0)]
     city = dataclasses.replace(
-        cfg.city, nearby=[], warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)], stations_x=1, stations_y=1
+        cfg.city,
+        nearby=[],
+        warehouses=[dataclasses.replace(cfg.city.warehouses[0], share=1.0)],
+        stations_x=1,
+        stations_y=1,
+        sorting_centres=[],  # one sorting centre
     )
     # a textbook queue has Poisson arrivals at one rate
     demand = steady_demand(
