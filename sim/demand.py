@@ -123,21 +123,21 @@ def _pick_by_share(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right")
 
 
-def _order_mix(cfg: DemandConfig, city: City, u: np.ndarray) -> dict[str, np.ndarray]:
-    """Region, zone, station, category, source and front DC of orders from uniforms `u` (5 × n)."""
-    n = u.shape[1]
+def _order_mix(cfg: DemandConfig, city: City, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Region, zone, station, category, source and front DC of n orders, from five rows of uniforms drawn one row at
+    a time (the values `rng.random((5, n))` gives, without holding all five rows at once)."""
     nearby_shares = np.array([c.share for c in city.cfg.nearby], dtype=float)
     region_shares = np.concatenate([[1.0 - nearby_shares.sum()], nearby_shares])
-    region = _pick_by_share(u[0], region_shares).astype(np.int8)
+    region = _pick_by_share(rng.random(n), region_shares).astype(np.int8)
     home = region == 0
     zone = np.full(n, -1, dtype=np.int16)
-    zone[home] = _pick_by_share(u[1][home], city.zone_weight)
+    zone[home] = _pick_by_share(rng.random(n)[home], city.zone_weight)
     station = np.full(n, -1, dtype=np.int16)
     station[home] = city.zone_station[zone[home]]
-    category = (u[2] < cfg.fresh_share).astype(np.int8)
-    source = (u[3] < cfg.merchant_share).astype(np.int8)
+    category = (rng.random(n) < cfg.fresh_share).astype(np.int8)
+    source = (rng.random(n) < cfg.merchant_share).astype(np.int8)
     wh_shares = np.array([w.share for w in city.cfg.warehouses], dtype=float)
-    warehouse = _pick_by_share(u[4], wh_shares / wh_shares.sum()).astype(np.int8)
+    warehouse = _pick_by_share(rng.random(n), wh_shares / wh_shares.sum()).astype(np.int8)
     warehouse[source == SOURCE_MERCHANT] = -1
     return {"region": region, "zone": zone, "station": station, "category": category, "source": source, "warehouse": warehouse}
 
@@ -182,7 +182,7 @@ def generate_orders(
     created = poisson_arrivals(streams["arrivals"], per_hour.ravel())
     n = created.size
     columns = {"created": created}
-    columns |= _order_mix(cfg, city, streams["order_attributes"].random((5, n)))
+    columns |= _order_mix(cfg, city, streams["order_attributes"], n)
     columns |= _work(streams["pick_service"], streams["delivery_attempts"], n, pick_mean_min, pick_cv, failed_attempt_prob)
     bursts = cfg.bursts
     if bursts.per_day > 0 and bursts.orders_mean > 0:
@@ -190,7 +190,7 @@ def generate_orders(
         day_factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
         extra_created, burst = burst_arrivals(rng, bursts, day_factors, hourly_shares(cfg, start_date, days), days * MIN_PER_DAY)
         m = extra_created.size
-        extra = {"created": extra_created} | _order_mix(cfg, city, rng.random((5, m)))
+        extra = {"created": extra_created} | _order_mix(cfg, city, rng, m)
         if bursts.zones > 0:  # each burst's home orders go to a few zones, each of them equally likely
             chosen = burst_zones(rng, city.zone_weight, bursts.zones, int(burst.max()) + 1 if m else 0)
             home = extra["region"] == 0

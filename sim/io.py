@@ -89,7 +89,9 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(_array(codes.astype(np.int32), mask=mask), _strings(list(names)))
 
 
-def _service_column(kind: str, values: np.ndarray, start_ms: int) -> pa.Array:
+def _service_column(kind: str, values: np.ndarray | None, start_ms: int, n: int) -> pa.Array:
+    if values is None:  # the service is off: null for every order
+        return pa.nulls(n, pa.timestamp("ms") if kind == "time" else pa.bool_() if kind in ("bool", "flag") else pa.float64())
     if kind == "time":
         return _timestamps(values, start_ms)
     if kind == "flag":  # 1 / 0 / -1 (not applicable) -> true / false / null
@@ -131,7 +133,7 @@ def orders_to_arrow(
     columns["returned"] = _timestamps(o.returned[rows], start_ms)
     columns["customer_return"] = _array(o.customer_return[rows])
     for name, (kind, values) in (extra or {}).items():
-        columns[name] = _service_column(kind, values[rows], start_ms)
+        columns[name] = _service_column(kind, None if values is None else values[rows], start_ms, len(ids))
     table = pa.table(columns)
     return table.replace_schema_metadata(_metadata("orders", version))
 
@@ -143,7 +145,7 @@ def write_orders(
     hit: np.ndarray,
     version: str,
     path: str | os.PathLike,
-    chunk_rows: int = 1 << 19,
+    chunk_rows: int = 1 << 18,
     filesystem: pafs.FileSystem | None = None,
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
     order_ids: np.ndarray | None = None,
@@ -158,7 +160,7 @@ def orders_writer(
     regions: list[str],
     hit: np.ndarray,
     version: str,
-    chunk_rows: int = 1 << 19,
+    chunk_rows: int = 1 << 18,
     filesystem: pafs.FileSystem | None = None,
     extra: dict[str, tuple[str, np.ndarray]] | None = None,
     order_ids: np.ndarray | None = None,

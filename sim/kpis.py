@@ -9,6 +9,7 @@ cost cover the measured days [warm-up, horizon).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,26 +70,49 @@ def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if x.size else float("nan")
 
 
-def stage_intervals(out: ModelOutput) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(entry, service start, exit) per stage, in minutes (NaN where not reached).
+class StageIntervals(Mapping):
+    """(entry, service start, exit) per stage, in minutes (NaN where not reached), each stage built when asked for:
+    a pass over the stages holds one stage's copies at a time, not all of them (memory per order).
 
     `pick` is the stock orders' picking, `pickup` the merchant parcels' collection (from the
     order to being collected on a round). The last mile's service starts with the tour that
     delivers (earlier failed attempts and the wait to retry count as waiting).
     """
-    o = out.orders
-    stock, merchant = o.source == SOURCE_WAREHOUSE, o.source == SOURCE_MERCHANT
 
-    def only(mask: np.ndarray, col: np.ndarray) -> np.ndarray:
-        return np.where(mask, col, np.nan)
+    def __init__(self, out: ModelOutput):
+        self.orders = out.orders
 
-    return {
-        "pick": (only(stock, o.created), only(stock, o.pick_start), only(stock, o.picked)),
-        "pickup": (only(merchant, o.created), only(merchant, o.pick_start), only(merchant, o.picked)),
-        "sort": (o.arrived_sort, o.sort_start, o.sorted),
-        "linehaul": (o.sorted, o.departed, o.arrived_station),
-        "lastmile": (o.arrived_station, o.last_out, o.delivered),
+    COLUMNS = {
+        "pick": ("created", "pick_start", "picked"),
+        "pickup": ("created", "pick_start", "picked"),
+        "sort": ("arrived_sort", "sort_start", "sorted"),
+        "linehaul": ("sorted", "departed", "arrived_station"),
+        "lastmile": ("arrived_station", "last_out", "delivered"),
     }
+
+    def raw(self, stage: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        """(the orders of the stage, or None for all; entry, start, exit as the order table's own columns): the
+        stage without a copy."""
+        o = self.orders
+        mine = None
+        if stage in ("pick", "pickup"):
+            mine = o.source == (SOURCE_WAREHOUSE if stage == "pick" else SOURCE_MERCHANT)
+        return (mine, *(getattr(o, name) for name in self.COLUMNS[stage]))
+
+    def __getitem__(self, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mine, *cols = self.raw(stage)
+        return tuple(cols if mine is None else (np.where(mine, col, np.nan) for col in cols))
+
+    def __iter__(self):
+        return iter(STAGES)
+
+    def __len__(self) -> int:
+        return len(STAGES)
+
+
+def stage_intervals(out: ModelOutput) -> StageIntervals:
+    """Each stage's (entry, service start, exit): see `StageIntervals`."""
+    return StageIntervals(out)
 
 
 def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
@@ -360,14 +384,15 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
             "profit",
         )
     }
-    done = np.fmin(o.delivered, o.returned)  # when each order left the chain (inf: still in it)
-    done[np.isnan(done)] = np.inf
     tour_day = np.floor(out.tours.start / MIN_PER_DAY)
     overtime = out.overtime.merged()
-    reach = np.maximum.accumulate(done) if done.size else done  # rows before the first one still in the chain at a: done
+    lo = 0
     for d in range(days):
         a, b = d * MIN_PER_DAY, (d + 1) * MIN_PER_DAY
-        lo, hi = min(int(np.searchsorted(reach, a, side="left")), int(bounds[d])), int(bounds[d + 1])
+        earlier = slice(lo, int(bounds[d]))  # from the first order in the chain yesterday: still in it at a?
+        gone = np.fmin(o.delivered[earlier], o.returned[earlier]) < a  # delivered or refused (NaN: not yet)
+        lo += int(np.argmin(gone)) if not gone.all() else gone.size
+        hi = int(bounds[d + 1])
         window = slice(lo, hi)  # every order with work that day, as views: nothing copied
         worked = (overtime.until > a) & (overtime.shift_end < b)  # the day's tours and overtime, cut once
         day = dataclasses.replace(out, orders=o.select(window), tours=out.tours.where(tour_day == d), overtime=overtime.where(worked))
@@ -379,7 +404,7 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
         work = work_time(cfg, day, a, b)
         cost = costs(cfg, day, a, placed, missed, work, b)["cost_total"]
         money = economics(cfg, day, placed, day_hit, cost, a, b)
-        open_ = done[window] > b
+        open_ = ~(np.fmin(sub.delivered, sub.returned) <= b)
         day_home = placed & (sub.region == 0)
         rows["day"].append(d)
         rows["measured"].append(a >= cfg.measure_start_min)
@@ -397,12 +422,21 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
     return {name: np.asarray(values) for name, values in rows.items()}
 
 
-def time_in_window(entry: np.ndarray, exit_: np.ndarray, a: float, b: float, end: float) -> float:
-    """Total minutes that intervals [entry, exit) spend inside [a, b); an open interval lasts until `end`."""
-    lo = np.maximum(entry, a)
-    hi = np.minimum(np.where(np.isnan(exit_), end, exit_), b)
-    overlap = hi - lo
-    return float(np.sum(overlap[~np.isnan(entry) & (overlap > 0)]))
+CHUNK = 1 << 18  # rows per slice where a pass over every order would make full-length temporaries
+
+
+def time_in_window(entry: np.ndarray, exit_: np.ndarray, a: float, b: float, end: float, mask: np.ndarray | None = None) -> float:
+    """Total minutes that intervals [entry, exit) (of the rows of `mask`, if given) spend inside [a, b); an open
+    interval lasts until `end`. In slices, so the temporaries stay small whatever the number of orders."""
+    total = 0.0
+    for lo in range(0, entry.size, CHUNK):
+        e, x = entry[lo : lo + CHUNK], exit_[lo : lo + CHUNK]
+        overlap = np.minimum(np.where(np.isnan(x), end, x), b) - np.maximum(e, a)
+        keep = ~np.isnan(e) & (overlap > 0)
+        if mask is not None:
+            keep &= mask[lo : lo + CHUNK]
+        total += float(np.sum(overlap[keep]))
+    return total
 
 
 def stage_stats(out: ModelOutput, measured: np.ndarray, t0: float) -> dict[str, float]:
@@ -410,15 +444,21 @@ def stage_stats(out: ModelOutput, measured: np.ndarray, t0: float) -> dict[str, 
     stage over the measured period; and the whole chain."""
     k: dict[str, float] = {}
     span = out.horizon_min - t0
-    for stage, (entry, start, exit_) in stage_intervals(out).items():
-        m = measured & ~np.isnan(start) & ~np.isnan(entry)
-        wait = (start - entry)[m]
-        done = measured & ~np.isnan(exit_) & ~np.isnan(entry)
+    intervals = stage_intervals(out)
+    for stage in intervals:
+        mine, entry, start, exit_ = intervals.raw(stage)
+        ours = measured & ~np.isnan(entry) if mine is None else measured & mine & ~np.isnan(entry)
+        m = ours & ~np.isnan(start)
+        wait = start[m] - entry[m]
+        done = ours & ~np.isnan(exit_)
         k[f"{stage}_wait_mean_min"] = float(wait.mean()) if wait.size else float("nan")
         k[f"{stage}_wait_prob"] = float(np.mean(wait > 1e-9)) if wait.size else float("nan")
-        k[f"{stage}_sojourn_mean_min"] = float((exit_ - entry)[done].mean()) if done.any() else float("nan")
-        reached = not np.isnan(entry).all()
-        k[f"{stage}_wip_mean"] = time_in_window(entry, exit_, t0, out.horizon_min, out.end_min) / span if reached else float("nan")
+        del wait, m
+        k[f"{stage}_sojourn_mean_min"] = float((exit_[done] - entry[done]).mean()) if done.any() else float("nan")
+        reached = bool(np.any(~np.isnan(entry) if mine is None else mine & ~np.isnan(entry)))
+        k[f"{stage}_wip_mean"] = (
+            time_in_window(entry, exit_, t0, out.horizon_min, out.end_min, mine) / span if reached else float("nan")
+        )
     o = out.orders
     done = measured & ~np.isnan(o.delivered)
     k["system_sojourn_mean_min"] = float((o.delivered - o.created)[done].mean()) if done.any() else float("nan")
@@ -487,7 +527,11 @@ def resource_waits(cfg: SimConfig, out: ModelOutput, idx: np.ndarray | None = No
 def bottleneck(cfg: SimConfig, out: ModelOutput, missed: np.ndarray) -> tuple[str, dict[str, float]]:
     """The stage whose resource queue cost the missed orders most ('none' when nothing was missed or no missed
     order waited for a resource), and each stage's share of those minutes."""
-    lost = {stage: float(np.sum(w)) for stage, w in resource_waits(cfg, out, np.flatnonzero(missed)).items()}
+    lost = dict.fromkeys(STAGES, 0.0)
+    idx = np.flatnonzero(missed)
+    for lo in range(0, idx.size, CHUNK):  # in slices: a collapsed run misses most of its orders
+        for stage, w in resource_waits(cfg, out, idx[lo : lo + CHUNK]).items():
+            lost[stage] += float(np.sum(w))
     total = sum(lost.values())
     shares = {stage: (v / total if total else float("nan")) for stage, v in lost.items()}
     return (max(lost, key=lost.get) if missed.any() and total > 0 else "none"), shares
@@ -525,14 +569,18 @@ def station_kpis(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str,
 # --- work in progress sampled over the clock (utilization.parquet) ---------------------------------------
 
 
-def _count_at(times: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """How many of `times` (NaN ignored; weighted, if given) are <= each of `at` (sorted ascending): each time
-    falls before the first sample at or after it, and the counts accumulate (no sort of the times)."""
-    keep = ~np.isnan(times)
-    first_sample = _first_at_or_after(at, times[keep])  # t <= at[k] exactly when first_sample <= k
-    w = None if weights is None else weights[keep]
-    counts = np.cumsum(np.bincount(first_sample, weights=w, minlength=at.size + 1)[: at.size])
-    return counts if weights is not None else counts.astype(np.int64)
+def _count_at(times: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    """How many of `times` (NaN ignored; of the rows of `mask` and weighted, if given) are <= each of `at` (sorted
+    ascending): each time falls before the first sample at or after it, and the counts accumulate (no sort of the
+    times; in slices of the rows, so the temporaries stay small)."""
+    bins = np.zeros(at.size + 1, dtype=float if weights is not None else np.int64)
+    for lo in range(0, times.size, CHUNK):
+        t = times[lo : lo + CHUNK]
+        keep = ~np.isnan(t) if mask is None else ~np.isnan(t) & mask[lo : lo + CHUNK]
+        first_sample = _first_at_or_after(at, t[keep])  # t <= at[k] exactly when first_sample <= k
+        w = None if weights is None else weights[lo : lo + CHUNK][keep]
+        bins += np.bincount(first_sample, weights=w, minlength=at.size + 1)
+    return np.cumsum(bins[: at.size])
 
 
 def _first_at_or_after(at: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -567,8 +615,10 @@ def wip_samples(cfg: SimConfig, out: ModelOutput, sample_min: float) -> dict[str
     Busy servers never exceed servers at work."""
     at = np.arange(0.5 * sample_min, out.end_min, sample_min)
     cols: dict[str, list] = {"time_min": [], "stage": [], "queue": [], "in_service": [], "busy_servers": [], "servers": []}
-    for stage, (entry, start, exit_) in stage_intervals(out).items():
-        entered, started, left = _count_at(entry, at), _count_at(start, at), _count_at(exit_, at)
+    intervals = stage_intervals(out)
+    for stage in intervals:
+        mine, entry, start, exit_ = intervals.raw(stage)
+        entered, started, left = (_count_at(col, at, mask=mine) for col in (entry, start, exit_))
         queue, in_service = entered - started, started - left
         if stage in ("pick", "sort"):
             busy, servers = in_service, _servers_at_work(out, stage, at)

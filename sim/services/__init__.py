@@ -109,7 +109,8 @@ def build(cfg, orders: OrderTable, rng: np.random.Generator, env, end_min: float
 
 
 def order_columns(cfg, out) -> dict[str, tuple[str, np.ndarray]]:
-    """Every service's columns of orders.parquet: name -> (kind, values); kind is 'bool', 'time' or 'flag'."""
+    """Every service's columns of orders.parquet: name -> (kind, values); kind is 'bool', 'time' or 'flag'; values
+    None: null for every order (a service that is off)."""
     cols: dict[str, tuple[str, np.ndarray]] = {}
     for unit in UNITS:
         cols.update(unit.order_columns(cfg, out))

@@ -75,8 +75,7 @@ def cold_chain_violations(cfg, out) -> np.ndarray | None:
 
 
 def order_columns(cfg, out) -> dict[str, tuple[str, np.ndarray]]:
-    flags = cold_chain_violations(cfg, out)
-    return {"cold_chain_violation": ("flag", flags if flags is not None else np.full(len(out.orders), -1, dtype=np.int8))}
+    return {"cold_chain_violation": ("flag", cold_chain_violations(cfg, out))}  # None without a limit: all null
 
 
 def kpis(cfg, ctx) -> dict[str, float]:

@@ -127,13 +127,8 @@ class Unit(Service):
 
 
 def order_columns(cfg, out) -> dict[str, tuple[str, np.ndarray]]:
-    start, end = slot_bounds(cfg, out.orders)
-    n = len(out.orders)
-    return {
-        "pickup_point": ("bool", out.orders.pickup_point),
-        "slot_start": ("time", start if start is not None else np.full(n, np.nan)),
-        "slot_end": ("time", end if end is not None else np.full(n, np.nan)),
-    }
+    start, end = slot_bounds(cfg, out.orders)  # None without slots: an all-null column
+    return {"pickup_point": ("bool", out.orders.pickup_point), "slot_start": ("time", start), "slot_end": ("time", end)}
 
 
 def kpis(cfg, ctx) -> dict[str, float]:
