@@ -49,9 +49,8 @@ def hit_flags(
         has = ~np.isnan(slot_start)
         ok = ok & (~has | ((delivered >= slot_start) & (delivered <= slot_end)))
         promised_by = np.where(has, np.fmin(slot_end, promised_by), promised_by)
-    hit = np.where(ok, 1, 0).astype(np.int8)
-    unknown = np.isnan(delivered) & (promised_by > end_min)
-    hit[unknown] = -1
+    hit = ok.astype(np.int8)
+    hit[np.isnan(delivered) & (promised_by > end_min)] = -1  # not known
     return hit
 
 
@@ -390,7 +389,7 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
     for d in range(days):
         a, b = d * MIN_PER_DAY, (d + 1) * MIN_PER_DAY
         earlier = slice(lo, int(bounds[d]))  # from the first order in the chain yesterday: still in it at a?
-        gone = np.fmin(o.delivered[earlier], o.returned[earlier]) < a  # delivered or refused (NaN: not yet)
+        gone = (o.delivered[earlier] < a) | (o.returned[earlier] < a)  # delivered or refused (NaN: not yet)
         lo += int(np.argmin(gone)) if not gone.all() else gone.size
         hi = int(bounds[d + 1])
         window = slice(lo, hi)  # every order with work that day, as views: nothing copied
@@ -404,7 +403,7 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
         work = work_time(cfg, day, a, b)
         cost = costs(cfg, day, a, placed, missed, work, b)["cost_total"]
         money = economics(cfg, day, placed, day_hit, cost, a, b)
-        open_ = ~(np.fmin(sub.delivered, sub.returned) <= b)
+        open_ = ~((sub.delivered <= b) | (sub.returned <= b))
         day_home = placed & (sub.region == 0)
         rows["day"].append(d)
         rows["measured"].append(a >= cfg.measure_start_min)
