@@ -312,8 +312,8 @@ def load_config(data: dict | SimConfig | None = None) -> SimConfig:
     return validate(from_dict(SimConfig, data))
 
 
-# Peak memory per order of a run (its order table, the stages' work arrays, KPIs and writing): 265 bytes
-# measured at 1,000,000 orders a day, 286 for the megacity preset (docs/performance.md), with a margin.
+# Peak memory per order of a run (its order table, the stages' work arrays, KPIs and writing): 206 bytes
+# measured at 1,000,000 orders a day, 202 for the megacity preset (docs/performance.md), with a margin.
 BYTES_PER_ORDER = 300
 
 
