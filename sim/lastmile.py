@@ -117,6 +117,11 @@ class Station:
         self.queue = np.empty(0, dtype=np.int64)  # ready parcels, most urgent first (by deadline, then first come)
         self.queue_territory = np.empty(0, dtype=np.int16)  # their territories
         self.any_refused = bool(orders.refused.any())  # drawn up front by the services
+        self.any_slots = hooks.holds
+        # a tour's times and geometry depend on its parcels only through their number (and its doorstep stops):
+        # worked out once per size, not once per tour
+        self._plain_tours: dict[int, tuple[float, np.ndarray]] = {}
+        self._stops_km: dict[tuple[int, int], tuple[float, float]] = {}
         self._wakeup = env.event()
         self.shifts = shifts
         log.shifts += [("lastmile", sid, k, w.start, w.end) for k, w in enumerate(shifts)]
@@ -178,8 +183,7 @@ class Station:
                 offsets = np.cumsum(self.unit_work[load]) * cfg.service_mean_min
                 duration = float(offsets[-1])
             elif own is None:
-                duration, first, per_parcel = tour_minutes(n, self.approach_km, self.territory_km2, cfg)
-                offsets = first + per_parcel * np.arange(1, n + 1)
+                duration, offsets = self._plain_tour(n)
             else:
                 own_stop, stop_min = own
                 duration, offsets, minutes = tour_times(own_stop, self.approach_km, self.territory_km2, cfg, stop_min)
@@ -188,6 +192,23 @@ class Station:
                 return load, duration, offsets, own_parcels, own_min
             load = load[: n // 2]
         return None
+
+    def _plain_tour(self, n: int) -> tuple[float, np.ndarray]:
+        """(duration, delivery offsets, read-only) of a tour of n parcels without doorstep stops."""
+        known = self._plain_tours.get(n)
+        if known is None:
+            duration, first, per_parcel = tour_minutes(n, self.approach_km, self.territory_km2, self.cfg)
+            offsets = first + per_parcel * np.arange(1, n + 1)
+            offsets.flags.writeable = False
+            known = self._plain_tours[n] = (duration, offsets)
+        return known
+
+    def _tour_stops_km(self, n: int, own_parcels: int) -> tuple[float, float]:
+        """`tour_stops_km` of this station's tours, worked out once per size."""
+        known = self._stops_km.get((n, own_parcels))
+        if known is None:
+            known = self._stops_km[(n, own_parcels)] = tour_stops_km(n, own_parcels, self.approach_km, self.territory_km2, self.cfg)
+        return known
 
     def go_out(self, load: np.ndarray, now: float, offsets: np.ndarray) -> np.ndarray | None:
         """Stamp a tour leaving now on its parcels (an attempt each; delivered, refused or failed at `now + offsets`);
@@ -252,9 +273,9 @@ class Station:
             self.take(positions[: load.size])
             n = load.size
             retry = self.go_out(load, now, offsets)
-            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0))
+            slot_parcels = int(np.count_nonzero(o.slot[load] >= 0)) if self.any_slots else 0
             if cfg.service_mean_min is None:
-                stops, km = tour_stops_km(n, own_parcels, self.approach_km, self.territory_km2, cfg)
+                stops, km = self._tour_stops_km(n, own_parcels)
             else:  # textbook tours: a drawn time, no geometry
                 stops, km = float(n), float("nan")
             overtime_min = max(0.0, now + duration - shift_end)

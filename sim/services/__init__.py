@@ -83,6 +83,11 @@ class Hooks:
             hook(idx)
 
     # last mile
+    @property
+    def holds(self) -> bool:
+        """Whether a service holds parcels for a chosen slot (按需派送): without it no parcel has a slot."""
+        return bool(self._hold)
+
     def hold_until(self, idx: np.ndarray) -> np.ndarray | None:
         """When a station may first send each parcel out (None: at once)."""
         return self._hold[0](idx) if self._hold else None
