@@ -97,6 +97,12 @@ CASES += [
     ("demand.calendar", "[{date:2026-03-03},{date:2026-03-03}]"),
     ("demand.calendar", "[{date:2026-03-03,when:noon}]"),
     ("demand.bursts.duration_min", "0"),
+    ("demand.bursts", "[1]"),
+    ("demand.hourly_profile", "{a:1}"),
+    ("demand.response.conversion", "1.5"),
+    ("demand.response.tier_factors", "[1,1]"),
+    ("demand.returns.rate", "-0.1"),
+    ("economics.order_value_cny", "-1"),
     ("promise.day_end", "00:00"),
     ("cutoff", "5"),
     ("cutoff", "nosuchpolicy"),
@@ -115,7 +121,7 @@ def test_each_bad_override_is_one_line_naming_its_key(key, value):
         sim.cli.check_launch([*SMALL, f"{key}={value}"])
     message = str(info.value)
     assert "\n" not in message
-    assert info.value.key.split("[")[0].startswith(key.split(".")[0]), message
+    assert info.value.key.split("[")[0].startswith(key.split(".")[0]), message  # a key, not "overrides"
     assert key.split(".")[-1] in message or key in message, message
 
 
