@@ -22,6 +22,7 @@ from .records import SOURCE_MERCHANT, SOURCE_WAREHOUSE, TIER_NEXT_DAY, TIER_SAME
 
 STAGES = ("pick", "pickup", "sort", "linehaul", "lastmile")
 STAGE_RESOURCE = {"pick": "picker", "pickup": "pickup_courier", "sort": "sorter", "linehaul": "truck", "lastmile": "courier"}
+CHUNK = 1 << 18  # rows per slice where a pass over every order would make full-length temporaries
 
 
 @dataclass
@@ -419,9 +420,6 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
         rows["revenue"].append(money["revenue"])
         rows["profit"].append(money["profit"])
     return {name: np.asarray(values) for name, values in rows.items()}
-
-
-CHUNK = 1 << 18  # rows per slice where a pass over every order would make full-length temporaries
 
 
 def time_in_window(entry: np.ndarray, exit_: np.ndarray, a: float, b: float, end: float, mask: np.ndarray | None = None) -> float:
