@@ -10,6 +10,7 @@ from .clock import MIN_PER_DAY
 
 _ROWS = (
     ("orders", "orders (measured days)", "{:,.0f}"),
+    ("lost_orders", "shoppers lost at checkout", "{:,.0f}"),
     ("same_day_coverage", "same-day coverage", "pct"),
     ("same_day_hit_rate", "same-day hit rate", "pct"),
     ("next_day_hit_rate", "next-day hit rate", "pct"),
@@ -23,6 +24,9 @@ _ROWS = (
     ("overtime_hours", "overtime (hours)", "{:,.0f}"),
     ("cost_per_order", "cost per order (CNY)", "{:.2f}"),
     ("cost_per_delivered_order", "cost per delivered order (CNY)", "{:.2f}"),
+    ("return_rate", "customer returns", "pct"),
+    ("revenue", "revenue (CNY, measured days)", "{:,.0f}"),
+    ("profit_per_day", "profit per day (CNY)", "{:,.0f}"),
     ("bottleneck", "bottleneck (resource queue)", "{}"),
 )
 

@@ -19,11 +19,13 @@ numbers).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .city import City
 from .config.demand import DEFAULT_START_DATE, BurstConfig, DemandConfig, ResponseConfig, ReturnsConfig, event_day, planned_day_factors
-from .records import SOURCE_MERCHANT, TIER_NEXT_DAY, TIER_SAME_DAY, OrderTable
+from .records import SOURCE_MERCHANT, OrderTable
 
 MIN_PER_DAY = 1440.0
 
@@ -179,6 +181,8 @@ def generate_orders(
     """Draw every order of the horizon with its destination, category, source and work content, sorted by creation."""
     planned = planned_orders_per_hour(cfg, start_date, days)
     per_hour = varied_orders_per_hour(planned, cfg.daily_cv, cfg.profile_cv, streams["demand_days"], streams["demand_hours"])
+    if cfg.response.enabled:  # shoppers for the most attractive promise: at a next-day one, orders_per_day of them buy
+        per_hour = per_hour * cfg.response.shoppers_per_order()
     created = poisson_arrivals(streams["arrivals"], per_hour.ravel())
     n = created.size
     columns = {"created": created}
@@ -188,6 +192,8 @@ def generate_orders(
     if bursts.per_day > 0 and bursts.orders_mean > 0:
         rng = streams["bursts"]
         day_factors = np.asarray(planned_day_factors(cfg, start_date, days), dtype=float)
+        if cfg.response.enabled:
+            bursts = dataclasses.replace(bursts, orders_mean=bursts.orders_mean * cfg.response.shoppers_per_order())
         extra_created, burst = burst_arrivals(rng, bursts, day_factors, hourly_shares(cfg, start_date, days), days * MIN_PER_DAY)
         m = extra_created.size
         extra = {"created": extra_created} | _order_mix(cfg, city, rng, m)
@@ -238,11 +244,11 @@ def response_groups(orders: OrderTable, idx: np.ndarray, n_zones: int) -> np.nda
     return np.where(zone >= 0, zone, n_zones + orders.region[idx].astype(np.int64) - 1)
 
 
-def buy_probability(tier: np.ndarray, region: np.ndarray, tier_factors: np.ndarray, goodwill: np.ndarray) -> np.ndarray:
-    """Probability that a shopper shown `tier` buys, relative to the fastest promise the address can get (same-day in
-    the home city, next-day in a nearby one), times the goodwill of the shopper's group (1: no broken promises)."""
-    best = np.where(region == 0, tier_factors[TIER_SAME_DAY], tier_factors[TIER_NEXT_DAY])
-    return tier_factors[tier] / best * goodwill
+def buy_probability(tier: np.ndarray, tier_factors: np.ndarray, goodwill: np.ndarray | float) -> np.ndarray:
+    """Probability that a drawn shopper shown `tier` buys: its tier's factor over the largest (the shoppers are drawn
+    for the most attractive promise, `ResponseConfig.shoppers_per_order`), times the goodwill of the shopper's group
+    (1: no broken promises)."""
+    return tier_factors[tier] / tier_factors.max() * goodwill
 
 
 class ShopperResponse:
@@ -270,7 +276,7 @@ class ShopperResponse:
             self._remember(self._day * MIN_PER_DAY)
         o = self.orders
         goodwill = self.goodwill[response_groups(o, idx, self.n_zones)] if self.cfg.miss_penalty > 0 else 1.0
-        p = buy_probability(tier, o.region[idx], self.tier_factors, goodwill)
+        p = buy_probability(tier, self.tier_factors, goodwill)
         return self.rng.random(idx.size) < p
 
     def _remember(self, day_start: float) -> None:

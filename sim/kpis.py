@@ -130,7 +130,9 @@ def compute_kpis(cfg: SimConfig, out: ModelOutput) -> dict:
     k = {
         "orders": n,
         "orders_total": len(o),
-        "same_day_coverage": float(np.mean(o.tier[measured & home] == TIER_SAME_DAY)) if (measured & home).any() else float("nan"),
+        "same_day_coverage": same_day_coverage(
+            o.tier, measured & home, out.lost["tier"], _in_period(out.lost["created"], t0, horizon) & (out.lost["region"] == 0)
+        ),
         "same_day_hit_rate": _rate(judged & (o.tier == TIER_SAME_DAY), hit),
         "next_day_hit_rate": _rate(judged & (o.tier == TIER_NEXT_DAY), hit),
         # second-day deadlines of the measured days fall in the drain, which runs on long enough to judge them
@@ -316,16 +318,17 @@ def costs(
 def economics(
     cfg: SimConfig, out: ModelOutput, measured: np.ndarray, hit: np.ndarray, cost_total: float, t0: float, horizon: float
 ) -> dict[str, float]:
-    """The measured orders in money (CNY): revenue (orders kept, each worth more when promised faster, plus the
-    repurchases that kept promises with a doorstep hand-over or a chosen slot earn), gross margin, customer returns
-    and their cost, profit; and the shoppers who did not buy (`lost_orders`: counted, never simulated)."""
+    """The measured orders in money (CNY): revenue (orders delivered by the end of the clock and not sent back, each
+    worth more when promised faster, plus the repurchases that kept promises with a doorstep hand-over or a chosen
+    slot earn; an order not delivered earns nothing), gross margin, customer returns and their cost, profit; and the
+    shoppers who did not buy (`lost_orders`: counted, never simulated)."""
     o, e, resp = out.orders, cfg.economics, cfg.demand.response
     n = int(np.count_nonzero(measured))
     returns = int(np.count_nonzero(measured & o.customer_return))
     start, _ = services.deadline_bounds(cfg, out)
     served = o.doorstep if start is None else o.doorstep | ~np.isnan(start)
     repurchases = resp.repurchase_uplift * int(np.count_nonzero(measured & (hit == 1) & served)) if resp.enabled else 0.0
-    sold = measured & ~o.customer_return & np.isnan(o.returned)
+    sold = measured & ~np.isnan(o.delivered) & ~o.customer_return  # delivered by the end of the clock, and kept
     if resp.enabled:  # a faster promise sells bigger baskets: each order's value by the tier it was promised
         value = np.asarray(resp.value_factor_values())[o.tier[sold]].sum() * e.order_value_cny
     else:
@@ -349,19 +352,26 @@ def economics(
         "profit_per_order": profit / n if n else float("nan"),
         "profit_per_day": profit * MIN_PER_DAY / (horizon - t0),
     }
-    if resp.enabled and resp.conversion > 0:  # shoppers at checkout: buyers at the fastest promise over its conversion
-        factors = resp.tier_factor_values()
-        home = np.count_nonzero(measured & (o.region == 0)) + np.count_nonzero(lost_in & (lost["region"] == 0))
-        best = resp.conversion * np.array([factors[TIER_SAME_DAY], factors[TIER_NEXT_DAY]]) / factors[TIER_NEXT_DAY]
-        k["shoppers"] = float(home / best[0] + (n + k["lost_orders"] - home) / best[1])
+    if resp.enabled:  # shoppers at checkout: those drawn buy at the most attractive promise, with this probability
+        k["shoppers"] = (n + k["lost_orders"]) / (resp.conversion * resp.shoppers_per_order())
     return k
+
+
+def same_day_coverage(tier: np.ndarray, home: np.ndarray, lost_tier: np.ndarray, lost_home: np.ndarray) -> float:
+    """Share of the home-city shoppers offered same-day, those who bought (`tier` of the orders of `home`) and those
+    who did not (`lost_tier` of `lost_home`): what the policy offered, whoever took it up."""
+    shown = int(np.count_nonzero(home)) + int(np.count_nonzero(lost_home))
+    same_day = int(np.count_nonzero(tier[home] == TIER_SAME_DAY)) + int(np.count_nonzero(lost_tier[lost_home] == TIER_SAME_DAY))
+    return same_day / shown if shown else float("nan")
 
 
 def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np.ndarray]:
     """One row per day of the horizon (days.parquet): orders placed that day and the shoppers lost, their same-day
     coverage and hit rate, the backlog at midnight (placed, not yet delivered) and how much of it is overdue, and the
     day's cost, revenue and profit (orders by the day they were placed, work by the day it was done; the measured
-    days' costs and profits add up to the run's). `hit` as `order_hits` gives it."""
+    days' costs and profits add up to the run's). A day is `complete` when all its promises fall due within the
+    horizon: the last days' later promises are not judged, so their broken ones cost nothing there. `hit` as
+    `order_hits` gives it."""
     o, horizon = out.orders, out.horizon_min
     days = int(round(horizon / MIN_PER_DAY))
     bounds = np.searchsorted(o.created, np.arange(days + 1) * MIN_PER_DAY, side="left")
@@ -371,6 +381,7 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
         for name in (
             "day",
             "measured",
+            "complete",
             "orders",
             "lost_orders",
             "same_day_coverage",
@@ -408,9 +419,11 @@ def day_table(cfg: SimConfig, out: ModelOutput, hit: np.ndarray) -> dict[str, np
         day_home = placed & (sub.region == 0)
         rows["day"].append(d)
         rows["measured"].append(a >= cfg.measure_start_min)
+        rows["complete"].append(bool(np.all(sub.promised_by[placed] <= horizon)))
         rows["orders"].append(int(bounds[d + 1] - bounds[d]))
         rows["lost_orders"].append(int(np.count_nonzero(lost_day == d)))
-        rows["same_day_coverage"].append(float(np.mean(sub.tier[day_home] == TIER_SAME_DAY)) if day_home.any() else float("nan"))
+        lost_home = (lost_day == d) & (out.lost["region"] == 0)
+        rows["same_day_coverage"].append(same_day_coverage(sub.tier, day_home, out.lost["tier"], lost_home))
         rows["same_day_hit_rate"].append(_rate(judged & (sub.tier == TIER_SAME_DAY), day_hit))
         rows["missed_orders"].append(missed)
         rows["backlog"].append(int(np.count_nonzero(open_)))

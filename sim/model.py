@@ -261,7 +261,8 @@ class Model:
 
     def run(self, progress: Callable[[float], None] | None = None, step_min: float = 60.0) -> ModelOutput:
         """Simulate to the end of the drain; `progress(minutes_done)` is called every `step_min` simulated minutes."""
-        log.info("simulating %d orders over %d days (+%g h drain)", len(self.orders), self.cfg.horizon_days, self.cfg.drain_hours)
+        what = "shoppers" if self.cfg.demand.response.enabled else "orders"
+        log.info("simulating %d %s over %d days (+%g h drain)", len(self.orders), what, self.cfg.horizon_days, self.cfg.drain_hours)
         if progress is None:
             self.env.run(until=self.end_min)
         else:

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import __version__  # noqa: E402
-from .results import ci, load_summary  # noqa: E402
+from .results import ci, load_summary, t_interval  # noqa: E402
 
 BOOKKEEPING = {"seed", "wall_s", "events", "version", "run", "status", "error", "overrides", "config_hash", "sweep_id", "experiment"}
 
@@ -62,7 +62,7 @@ def _label(row: pd.Series, dims: list[str]) -> str:
 
 
 COST = "cost_per_delivered_order"  # what a collapsing operation really costs; sweeps before 0.2 lack it
-PROFIT = "profit_per_day"  # gross margin less every cost (CNY a measured day); sweeps before 0.3 lack it
+PROFIT = "profit_per_day"  # gross margin less every cost (CNY a measured day); results before schema version 5 lack it
 RECOVERY_TOLERANCE = 0.02  # a day's same-day hit rate counts as recovered within this of its level before the peak
 
 
@@ -76,11 +76,13 @@ def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
         ok = ok.assign(**{COST: ok["cost_per_order"]})
     table = None
     metrics = ["same_day_hit_rate", "same_day_coverage", "cost_per_order", COST]
-    metrics += [PROFIT] if PROFIT in ok else []  # sweeps before 0.3 have no profit
+    metrics += [PROFIT] if PROFIT in ok else []  # results before schema version 5 have no profit
     for metric in metrics:
         part = ci(ok, by=by, metric=metric).drop(columns=["metric", "confidence"])
         part = part.rename(columns={c: f"{metric}_{c}" for c in ("n", "mean", "std", "ci_low", "ci_high")})
         table = part if table is None else table.merge(part, on=by) if by else pd.concat([table, part], axis=1)
+    for rate in ("same_day_hit_rate", "same_day_coverage"):  # a t interval knows no bounds: a share's does
+        table[[f"{rate}_ci_low", f"{rate}_ci_high"]] = table[[f"{rate}_ci_low", f"{rate}_ci_high"]].clip(0.0, 1.0)
     table["meets_target"] = table["same_day_hit_rate_mean"] >= target
     table["label"] = [_label(row, lines) for _, row in table.iterrows()]
     return table
@@ -156,45 +158,57 @@ def figure_cost(table: pd.DataFrame, out: Path) -> dict:
     return _save(fig, out, "cost_vs_hit_rate")
 
 
-def paired_profit(summary: pd.DataFrame, x: str | None, lines: list[str], confidence: float = 0.95) -> pd.DataFrame:
-    """Profit per day of each scenario: the mean over replications, and a t interval of the differences between
-    scenarios paired by seed (each run less its seed's mean over the line, plus the line's mean: common random
-    numbers make the comparison far tighter than the spread of whole days)."""
+def profit_differences(summary: pd.DataFrame, x: str | None, lines: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Profit per day of each scenario (mean over replications) and its difference to the most profitable scenario
+    of its line, paired by seed (common random numbers: the same shoppers in both), with a t interval: whether the
+    peak is resolved or only the best of close ones."""
     ok = summary[summary["status"] == "ok"] if "status" in summary else summary
     ok = ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
-    seed_mean = ok.groupby(["label", "seed"])[PROFIT].transform("mean")
-    ok = ok.assign(centred=ok[PROFIT] - seed_mean + ok.groupby("label")[PROFIT].transform("mean"))
-    parts = []
+    rows = []
     for label, group in ok.groupby("label", sort=True):
-        interval = ci(group, by=[x] if x else None, metric="centred", confidence=confidence)
-        parts.append(interval.assign(label=label, mean=ci(group, by=[x] if x else None, metric=PROFIT)["mean"].to_numpy()))
-    return pd.concat(parts, ignore_index=True)
+        by = group.groupby(x, sort=True) if x else [("all", group)]
+        means = {key: float(g[PROFIT].mean()) for key, g in by}
+        best = max(means, key=means.get)
+        at_best = (group[group[x] == best] if x else group).set_index("seed")[PROFIT]
+        for key, g in group.groupby(x, sort=True) if x else [("all", group)]:
+            paired = g.set_index("seed")[PROFIT] - at_best
+            mean, _, low, high = t_interval(paired.dropna().to_numpy(), confidence)
+            rows.append(
+                {"label": label, x or "scenario": key, "profit_per_day": means[key], "best": key == best}
+                | {"vs_best": mean, "vs_best_ci_low": low, "vs_best_ci_high": high, "seeds": int(paired.notna().sum())}
+            )
+    return pd.DataFrame(rows)
 
 
 def figure_profit(summary: pd.DataFrame, out: Path) -> dict:
-    """Profit per day against the cutoff (or the first swept dimension), 95% bands of the seed-paired differences;
-    the most profitable scenario of each line starred."""
+    """Profit per day against the cutoff (or the first swept dimension): a thin line per seed (the same shoppers at
+    every cutoff), the mean bold, the most profitable mean starred."""
     x, lines = _axes(summary)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     if PROFIT not in summary:
-        ax.text(0.5, 0.5, "no profit in these results (written before sim 0.3)", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no profit in these results (before schema version 5)", ha="center", va="center", transform=ax.transAxes)
     else:
-        for label, group in paired_profit(summary, x, lines).groupby("label", sort=True):
-            group = group.sort_values(x) if x else group
-            xs = group[x].astype(str).tolist() if x else ["all"]
-            line = ax.plot(xs, group["mean"] / 1e3, marker="o", label=label)[0]
-            ax.fill_between(xs, group["ci_low"] / 1e3, group["ci_high"] / 1e3, alpha=0.2, color=line.get_color())
-            best = int(np.argmax(group["mean"].to_numpy()))
-            ax.plot([xs[best]], [group["mean"].iloc[best] / 1e3], marker="*", markersize=14, color=line.get_color())
+        ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+        ok = ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
+        for label, group in ok.groupby("label", sort=True):
+            keys = sorted(group[x].unique()) if x else ["all"]
+            xs = [str(k) for k in keys]
+            per_seed = group.pivot_table(index="seed", columns=x, values=PROFIT) if x else group.set_index("seed")[[PROFIT]]
+            mean = per_seed.mean(axis=0).to_numpy() / 1e3
+            line = ax.plot(xs, mean, marker="o", linewidth=2, label=label)[0]
+            for _, seed_row in per_seed.iterrows():
+                ax.plot(xs, seed_row.to_numpy() / 1e3, color=line.get_color(), linewidth=0.8, alpha=0.35)
+            best = int(np.nanargmax(mean))
+            ax.plot([xs[best]], [mean[best]], marker="*", markersize=14, color=line.get_color())
         ax.legend(fontsize=8)
     ax.set_xlabel(x or "")
     ax.set_ylabel("profit per day (thousand CNY)")
-    ax.set_title("Profit against the cutoff (star: the most profitable; band: 95% CI paired by seed)")
+    ax.set_title("Profit against the cutoff: mean (bold, star: the most profitable) and each seed (thin)")
     return _save(fig, out, "profit_vs_cutoff")
 
 
 def load_days(sweep: Path) -> pd.DataFrame | None:
-    """Every run's days (days/run=<n>/), with its `run`; None for sweeps written before sim 0.3."""
+    """Every run's days (days/run=<n>/), with its `run`; None for results written before schema version 5."""
     if not (sweep / "days").is_dir():
         return None
     days = pd.read_parquet(sweep / "days")
@@ -204,14 +218,19 @@ def load_days(sweep: Path) -> pd.DataFrame | None:
 
 def recovery_days(days: pd.DataFrame, tolerance: float = RECOVERY_TOLERANCE) -> dict[str, object]:
     """One run's peak (its busiest measured day) and how many days after it the same-day hit rate first comes back
-    within `tolerance` of its median over the measured days before the peak (None: not within the run; the peak day
-    itself counts as recovered when its hit rate never dropped)."""
+    within `tolerance` of its median over the measured days before the peak (None: not within the run, or too few
+    days before or after the peak to tell; the peak day itself counts as recovered when its hit rate never dropped),
+    and that in words (`recovery`)."""
     days = days[days["measured"]].sort_values("day").reset_index(drop=True)
     peak = int(days["orders"].idxmax())
     before = days["same_day_hit_rate"].iloc[:peak].dropna()
     level = float(before.median()) if len(before) else float("nan")
     after = days["same_day_hit_rate"].iloc[peak:].to_numpy()
     back = np.flatnonzero(after >= level - tolerance) if np.isfinite(level) else np.array([], dtype=int)
+    if back.size:
+        verdict = f"{int(back[0])} days" if back[0] != 1 else "1 day"
+    else:
+        verdict = "too few days after the peak" if peak >= len(days) - 2 or not np.isfinite(level) else "not within the run"
     return {
         "peak_day": days["day"].iloc[peak],
         "peak_orders": int(days["orders"].iloc[peak]),
@@ -219,6 +238,7 @@ def recovery_days(days: pd.DataFrame, tolerance: float = RECOVERY_TOLERANCE) -> 
         "hit_rate_on_peak": float(after[0]),
         "peak_backlog": int(days["backlog"].iloc[peak]),
         "days_to_recover": int(back[0]) if back.size else None,
+        "recovery": verdict,
     }
 
 
@@ -232,7 +252,10 @@ def recovery_table(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
         scenario = _label(match.iloc[0], dims) if len(match) else "?"
         seed = int(match.iloc[0]["seed"]) if len(match) and "seed" in match else None
         rows.append({"scenario": scenario, "run": run, "seed": seed} | recovery_days(group))
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["days_to_recover"] = table["days_to_recover"].astype("Int64")
+    return table
 
 
 def days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -244,27 +267,39 @@ def days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     return days.groupby(["scenario", "day"], sort=True)[["orders", "backlog", "same_day_hit_rate", "profit"]].mean().reset_index()
 
 
+def _day_axis(axes, when: pd.Series, warmup: np.ndarray) -> None:
+    """Days on the x axis, one label a day (at most about 15), warm-up days shaded."""
+    step = max(1, int(np.ceil(len(when) / 15)))
+    for ax in axes:
+        for day in when[warmup]:
+            ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="grey", alpha=0.15)
+    axes[-1].xaxis.set_major_locator(matplotlib.dates.DayLocator(interval=step))
+    axes[-1].xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m-%d"))
+
+
 def figure_days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame, out: Path, target: float) -> dict:
     """The backlog at each day's end and the same-day hit rate by day, one line per scenario (means over seeds): where
-    a peak's backlog builds and how fast each capacity clears it."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    a peak's backlog builds and how fast each capacity clears it; warm-up days shaded."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7.5), sharex=True)
     for scenario, group in days_by_scenario(days, summary).groupby("scenario", sort=True):
         when = pd.to_datetime(group["day"])
         top.plot(when, group["backlog"] / 1e3, marker="o", label=scenario)
         bottom.plot(when, group["same_day_hit_rate"], marker="o", label=scenario)
-    top.set_ylabel("backlog at the day's end (thousand orders)")
+    top.set_ylabel("backlog at the day's end\n(thousand orders)")
     top.set_title("Day by day, each scenario (means over replications)")
-    top.legend(fontsize=7)
     bottom.axhline(target, color="grey", linestyle="--", linewidth=1)
     bottom.set_ylabel("same-day hit rate")
-    bottom.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m-%d"))
-    fig.autofmt_xdate()
+    first = days[days["run"] == days["run"].min()].sort_values("day")
+    _day_axis((top, bottom), pd.to_datetime(first["day"]), ~first["measured"].to_numpy())
+    fig.legend(*top.get_legend_handles_labels(), loc="lower center", fontsize=7, ncol=1, bbox_to_anchor=(0.5, 0.0))
+    fig.subplots_adjust(bottom=0.07 + 0.03 * len(top.get_lines()))
     return _save(fig, out, "days_by_scenario")
 
 
 def figure_days(days: pd.DataFrame, run: int, out: Path, target: float) -> dict:
-    """One run day by day: orders placed (and shoppers lost), the backlog at midnight, the same-day hit rate and
-    the day's profit; warm-up days shaded."""
+    """One run day by day: orders placed (and shoppers lost), the backlog at the day's end, the same-day hit rate and
+    the day's profit (hollow on a day whose later promises fall after the horizon: not all its misses are charged);
+    warm-up days shaded."""
     d = days[days["run"] == run].sort_values("day")
     when = pd.to_datetime(d["day"])
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
@@ -278,13 +313,14 @@ def figure_days(days: pd.DataFrame, run: int, out: Path, target: float) -> dict:
     bottom.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     bottom.set_ylabel("same-day hit rate")
     profit = bottom.twinx()
-    profit.plot(when, d["profit"] / 1e3, color="tab:green", marker="s", linewidth=1, label="profit")
+    complete = d["complete"].to_numpy() if "complete" in d else np.ones(len(d), dtype=bool)
+    profit.plot(when, d["profit"] / 1e3, color="tab:green", linewidth=1)
+    profit.plot(when[complete], d["profit"][complete] / 1e3, "s", color="tab:green", label="profit")
+    profit.plot(when[~complete], d["profit"][~complete] / 1e3, "s", mfc="none", color="tab:green", label="profit, day incomplete")
     profit.set_ylabel("profit (thousand CNY)", color="tab:green")
-    bottom.legend(fontsize=8, loc="lower left")
-    for ax in (top, bottom):
-        for day in when[~d["measured"].to_numpy()]:
-            ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="grey", alpha=0.15)
-    bottom.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m-%d"))
+    handles = bottom.get_legend_handles_labels()[0] + profit.get_legend_handles_labels()[0]
+    bottom.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="lower left")
+    _day_axis((top, bottom), when, ~d["measured"].to_numpy())
     fig.autofmt_xdate()
     return _save(fig, out, f"run_{run}_days")
 
@@ -362,6 +398,20 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
     if run is None:  # the run that missed most: where the bottleneck shows
         run = int(ok.sort_values("same_day_hit_rate").iloc[0]["run"])
     days = load_days(sweep)
+    x, lines = _axes(summary)
+    if PROFIT in summary:
+        differences = profit_differences(summary, x, lines)
+        differences.to_csv(out / "profit.csv", index=False)
+        profit_html = _table_html(differences)
+    else:
+        profit_html = ""
+    replications = int(table["same_day_hit_rate_n"].min()) if len(table) else 0
+    replication_note = (
+        f"With {replications} replication{'s' if replications != 1 else ''} a scenario, the intervals are wide or "
+        "missing (a t interval over 2 values multiplies their spread by 12.7): add seeds before trusting a ranking."
+        if replications < 3
+        else ""
+    )
     figures = [
         figure_hit_vs_cutoff(table, summary, target, out),
         figure_frontier(table, target, out),
@@ -380,8 +430,7 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         recovery_html = _table_html(recovery)
         days_html = _img(figures[6]["png"]) + _img(figures[5]["png"])
     else:
-        recovery_html = days_html = "<p>No days.parquet in these results (written before sim 0.3).</p>"
-    x, lines = _axes(summary)
+        recovery_html = days_html = "<p>No days.parquet in these results (written before schema version 5).</p>"
     shown = ([x] if x else []) + lines
     top = top_policies(table)
 
@@ -393,10 +442,10 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         ("same_day_coverage", "same-day coverage"),
         ("same_day_hit_rate", "same-day hit rate"),
         ("cost_per_order", "cost per order (CNY)"),
-        (PROFIT, "profit per day (CNY)"),
     ):
-        if f"{metric}_mean" in top:
-            ranked[title] = interval(top, metric)
+        ranked[title] = interval(top, metric)
+    if f"{PROFIT}_mean" in top:  # its interval over whole runs says little: the paired differences are below
+        ranked["profit per day (CNY, mean)"] = [f"{v:,.0f}" for v in top[f"{PROFIT}_mean"]]
     ranked["replications"] = top["same_day_hit_rate_n"].to_numpy()
     table.to_csv(out / "scenarios.csv", index=False)
     common = {
@@ -411,6 +460,7 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         "swept": html.escape(", ".join(shown) or "nothing but seeds"),
         "results_version": html.escape(str(summary["version"].iloc[0]) if "version" in summary else "?"),
         "run_settings": html.escape(", ".join(f"{d}={chosen[d]}" for d in shown + ["seed"])),
+        "replication_note": html.escape(replication_note),
         "run_bottleneck": html.escape(str(chosen.get("bottleneck", ""))),
     }
     formatted = {  # numbers, the version and the date: nothing in them to escape
@@ -429,6 +479,7 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         "cost_figure_html": _img(figures[2]["png"]),
         "run_figure_html": _img(figures[3]["png"]),
         "profit_figure_html": _img(figures[4]["png"]),
+        "profit_table_html": profit_html,
         "days_figure_html": days_html,
         "recovery_html": recovery_html,
         "shared_config_html": _table_html(pd.DataFrame({"key": list(common), "value": [str(v) for v in common.values()]})),

@@ -231,7 +231,8 @@ class Progress(threading.Thread):
             self.bar.refresh()
         else:
             of = f"/{self.total}" if self.total else ""
-            log.info("sweep progress: %d%s runs done, %d failed, about %.0f s left", done, of, failed, left)
+            eta = f", about {left:.0f} s left" if left == left else ""  # none yet: every run so far was done before
+            log.info("sweep progress: %d%s runs done, %d failed%s", done, of, failed, eta)
         if done and time.monotonic() - self.consolidated >= self.consolidate_s:
             self.store.consolidate(self.store.summaries(self.cache))
             self.consolidated = time.monotonic()

@@ -16,7 +16,7 @@ import sim
 from sim.city import City
 from sim.config import load_config
 from sim.config.city import CityConfig
-from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig, ReturnsConfig
+from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig, ResponseConfig, ReturnsConfig
 from sim.demand import (
     arrival_times,
     burst_arrivals,
@@ -33,6 +33,11 @@ from sim.results import ci
 from sim.schema import ConfigError
 
 STEADY = {"daily_cv": 0.0, "profile_cv": 0.0}  # with flat weekdays, no calendar and no bursts: no variability
+
+
+def arrivals(**fields) -> DemandConfig:
+    """A demand config whose drawn orders are all placed (no response to the promise): the arrival process alone."""
+    return DemandConfig(**({"response": ResponseConfig(enabled=False)} | fields))
 
 
 def test_arrivals_sorted_and_within_horizon():
@@ -62,14 +67,14 @@ def test_daily_count_and_hourly_profile_match_the_rate():
 
 
 def test_expected_orders_integrates_the_profile():
-    cfg = DemandConfig(orders_per_day=24_000, hourly_profile=[1.0] * 24)
+    cfg = arrivals(orders_per_day=24_000, hourly_profile=[1.0] * 24)
     assert expected_orders(cfg, 0, 1440) == pytest.approx(24_000)
     assert expected_orders(cfg, 30, 90) == pytest.approx(1000)
 
 
 def test_mix_follows_the_shares():
     city = City(CityConfig())
-    cfg = DemandConfig(orders_per_day=50_000, fresh_share=0.2, merchant_share=0.4)
+    cfg = arrivals(orders_per_day=50_000, fresh_share=0.2, merchant_share=0.4)
     o = generate_orders(cfg, city, 1, 1.2, 0.5, 0.1, spawn_streams(3))
     n = len(o)
     assert abs(np.mean(o.category == 1) - 0.2) < 4 * math.sqrt(0.2 * 0.8 / n)
@@ -86,7 +91,7 @@ def test_mix_follows_the_shares():
 
 def test_zone_weights_drive_demand():
     city = City(CityConfig(zones_x=2, zones_y=1, stations_x=1, stations_y=1, zone_weights=[3.0, 1.0], nearby=[]))
-    o = generate_orders(DemandConfig(orders_per_day=20_000), city, 1, 1.0, 0.0, 0.0, spawn_streams(1))
+    o = generate_orders(arrivals(orders_per_day=20_000), city, 1, 1.0, 0.0, 0.0, spawn_streams(1))
     assert np.mean(o.zone == 0) == pytest.approx(0.75, abs=0.02)
 
 
@@ -113,7 +118,7 @@ FINGERPRINTS_0_2 = {
 
 @pytest.mark.parametrize("seed,days,per_day", list(FINGERPRINTS_0_2))
 def test_variability_off_draws_the_orders_of_0_2_bit_for_bit(seed, days, per_day):
-    cfg = DemandConfig(orders_per_day=per_day, **STEADY)
+    cfg = arrivals(orders_per_day=per_day, **STEADY)
     o = generate_orders(cfg, City(CityConfig()), days, 1.2, 0.5, 0.1, spawn_streams(seed))
     assert _fingerprint(o) == FINGERPRINTS_0_2[(seed, days, per_day)]
 
@@ -140,7 +145,7 @@ def test_daily_volume_spread_matches_daily_cv(daily_cv):
     variance of N/mu over the days of one long run must hold that value in its chi-square interval ((d-1) s^2 /
     sigma^2 ~ chi2(d-1); the mixture is nearly normal: excess kurtosis about 6 c^2 <= 0.4 here)."""
     days, mu = 366, 4000.0
-    cfg = DemandConfig(orders_per_day=mu, daily_cv=daily_cv, profile_cv=0.05)
+    cfg = arrivals(orders_per_day=mu, daily_cv=daily_cv, profile_cv=0.05)
     o = generate_orders(cfg, City(CityConfig()), days, 1.0, 0.0, 0.0, spawn_streams(11))
     x = _daily_counts(o, days) / mu
     s2 = x.var(ddof=1)
@@ -151,7 +156,7 @@ def test_daily_volume_spread_matches_daily_cv(daily_cv):
 
 
 def test_profile_cv_moves_volume_between_hours_not_days():
-    planned = planned_orders_per_hour(DemandConfig(orders_per_day=10_000, **STEADY), "2026-03-02", 50)
+    planned = planned_orders_per_hour(arrivals(orders_per_day=10_000, **STEADY), "2026-03-02", 50)
     varied = varied_orders_per_hour(planned, 0.0, 0.2, *np.random.default_rng(1).spawn(2))
     np.testing.assert_allclose(varied.sum(axis=1), planned.sum(axis=1), rtol=1e-12)
     relative = varied / planned
@@ -161,7 +166,7 @@ def test_profile_cv_moves_volume_between_hours_not_days():
 
 def test_weekday_factors_shape_the_days():
     factors = [0.9, 0.9, 0.95, 1.0, 1.05, 1.2, 1.0]  # Monday first, mean 1
-    cfg = DemandConfig(orders_per_day=20_000, weekday_factors=factors, **STEADY)
+    cfg = arrivals(orders_per_day=20_000, weekday_factors=factors, **STEADY)
     for start, first_weekday in (("2026-03-02", 0), ("2026-03-04", 2)):  # a Monday, a Wednesday
         days = 28
         o = generate_orders(cfg, City(CityConfig()), days, 1.0, 0.0, 0.0, spawn_streams(3), start_date=start)
@@ -173,7 +178,7 @@ def test_weekday_factors_shape_the_days():
 def test_a_calendar_event_multiplies_its_day_and_brings_its_profile():
     spike = [10.0] + [1.0] * 23  # a midnight spike
     events = [CalendarEvent(date="2026-11-11", factor=3.0, name="双11", profile=spike), CalendarEvent(date="2026-11-13", factor=0.5)]
-    cfg = DemandConfig(orders_per_day=20_000, calendar=events, **STEADY)
+    cfg = arrivals(orders_per_day=20_000, calendar=events, **STEADY)
     o = generate_orders(cfg, City(CityConfig()), 6, 1.0, 0.0, 0.0, spawn_streams(4), start_date="2026-11-09")
     counts = _daily_counts(o, 6)
     expected = 20_000 * np.array([1, 1, 3, 1, 0.5, 1])
@@ -212,8 +217,8 @@ def test_bursts_add_orders_within_their_windows():
 
 def test_bursts_come_on_top_of_the_same_base_orders():
     city = City(CityConfig())
-    base = DemandConfig(orders_per_day=20_000)
-    with_bursts = DemandConfig(orders_per_day=20_000, bursts=BurstConfig(per_day=3.0, orders_mean=500.0, zones=2))
+    base = arrivals(orders_per_day=20_000)
+    with_bursts = arrivals(orders_per_day=20_000, bursts=BurstConfig(per_day=3.0, orders_mean=500.0, zones=2))
     a = generate_orders(base, city, 4, 1.0, 0.5, 0.1, spawn_streams(9))
     b = generate_orders(with_bursts, city, 4, 1.0, 0.5, 0.1, spawn_streams(9))
     assert (np.diff(b.created) >= 0).all()
@@ -270,11 +275,13 @@ def test_the_double11_experiment_puts_its_peak_inside_the_run(recwarn):
 # --- shoppers answer the promise (demand.response) and send parcels back (demand.returns) -----------------------
 
 
-def test_buy_probability_is_relative_to_the_fastest_promise_of_the_address():
+def test_buy_probability_is_relative_to_the_most_attractive_promise():
+    """Shoppers are drawn for the most attractive promise (same-day): at next-day a 1/1.0073 of them buy, so that
+    orders_per_day buy at a next-day promise."""
     factors = np.array([1.0073, 1.0, 0.9949])
-    tier, region = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])
-    p = buy_probability(tier, region, factors, np.array([1.0, 1.0, 1.0, 0.5]))
-    assert p == pytest.approx([1.0, 1 / 1.0073, 1.0, 0.9949 * 0.5])
+    p = buy_probability(np.array([0, 1, 1, 2]), factors, np.array([1.0, 1.0, 0.5, 0.5]))
+    assert p == pytest.approx([1.0, 1 / 1.0073, 0.5 / 1.0073, 0.9949 / 1.0073 * 0.5])
+    assert ResponseConfig().shoppers_per_order() == pytest.approx(1.0073)
 
 
 def _cutoff_run(time: str, **overrides) -> sim.RunResult:
@@ -291,14 +298,17 @@ def test_a_later_cutoff_sells_more_to_the_same_shoppers():
     assert late.kpis["orders"] + late.kpis["lost_orders"] == early.kpis["orders"] + early.kpis["lost_orders"]
 
 
-def test_response_off_places_every_drawn_order_as_before():
+def test_response_off_places_every_drawn_order_and_on_sells_orders_per_day_at_next_day():
+    """Off, every drawn order is placed. On, shoppers are drawn for the most attractive promise and a next-day
+    promise sells orders_per_day: with every promise next-day (cutoff 00:00) the orders are those of the response off,
+    within their Poisson spread."""
     off = _cutoff_run("13:00", **{"demand.response.enabled": False})
     on = _cutoff_run("13:00")
     assert off.output.order_ids is None and off.kpis["lost_orders"] == 0 and np.isnan(off.kpis["shoppers"])
     assert on.kpis["lost_orders"] > 0 and on.output.order_ids is not None
-    assert len(on.output.orders) + len(on.output.lost["created"]) == len(off.output.orders)  # the same shoppers drawn
-    assert (on.output.orders.created == off.output.orders.created[on.output.order_ids]).all()
-    assert on.kpis["shoppers"] == pytest.approx((on.kpis["orders"] + on.kpis["lost_orders"]) / 0.3, rel=0.01)
+    assert on.kpis["shoppers"] == pytest.approx((on.kpis["orders"] + on.kpis["lost_orders"]) / (0.3 * 1.0073))
+    next_day = _cutoff_run("00:00", **{"demand.response.miss_penalty": 0.0}).kpis["orders"]
+    assert abs(next_day - off.kpis["orders"]) < 4 * np.sqrt(off.kpis["orders"]), (next_day, off.kpis["orders"])
 
 
 def test_shoppers_lost_never_enter_the_chain():
@@ -350,7 +360,7 @@ def test_customer_returns_match_their_rate():
     "key, value, fragment",
     [
         ("demand.response.conversion", 1.5, "at most 1"),
-        ("demand.response.conversion", -0.1, ">= 0"),
+        ("demand.response.conversion", 0, "> 0"),
         ("demand.response.conversion", 0.995, "probability above 1"),
         ("demand.response.tier_factors", [1.0, 1.0], "three factors"),
         ("demand.response.miss_memory_days", 0, "> 0"),

@@ -131,6 +131,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 DAY_COLUMNS = {
     "day": pa.date32(),
     "measured": pa.bool_(),
+    "complete": pa.bool_(),
     "orders": pa.int64(),
     "lost_orders": pa.int64(),
     "same_day_coverage": pa.float64(),

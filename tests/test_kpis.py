@@ -34,7 +34,10 @@ def test_rates_recomputed_from_orders_parquet(default_run):
         assert k[key] == pytest.approx(o.loc[sel, "hit"].astype(bool).mean())
     assert k["promise_kept_rate"] == pytest.approx(o.loc[judged, "hit"].astype(bool).mean())
     home = measured & (o["region"] == "changchun")
-    assert k["same_day_coverage"] == pytest.approx((o.loc[home, "tier"] == "same_day").mean())
+    lost = default_run.output.lost  # the shoppers who did not buy were offered a tier too: coverage counts them
+    lost_home = (lost["created"] >= default_run.config.measure_start_min) & (lost["region"] == 0)
+    offered = (o.loc[home, "tier"] == "same_day").sum() + np.count_nonzero(lost["tier"][lost_home] == 0)
+    assert k["same_day_coverage"] == pytest.approx(offered / (home.sum() + np.count_nonzero(lost_home)))
     lead = (o.loc[measured, "delivered"] - o.loc[measured, "created"]).dropna().dt.total_seconds() / 60
     assert k["lead_time_p50_min"] == pytest.approx(np.percentile(lead, 50), abs=0.01)
     assert k["lead_time_p50_min"] <= k["lead_time_p90_min"] <= k["lead_time_p99_min"]

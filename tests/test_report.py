@@ -16,7 +16,7 @@ import pytest
 
 import sim
 from sim.report import (
-    paired_profit,
+    profit_differences,
     recovery_days,
     render_page,
     report_template,
@@ -89,17 +89,22 @@ def test_figure_data_match_the_summary(sweep_dir):
     assert top["same_day_coverage_mean"].is_monotonic_decreasing
 
 
-def test_profit_figure_data_are_paired_by_seed(sweep_dir):
-    """The profit band comes from differences between scenarios of one seed: each run less its seed's mean, so the
-    band is narrower than the spread of whole runs, and the means are the summary's."""
+def test_profit_is_compared_paired_by_seed(sweep_dir):
+    """Each scenario against the most profitable of its line on the same seeds: the best is 0 exactly, the others'
+    differences are the per-seed differences' mean, and the means are the summary's; shares' intervals stay in [0, 1]."""
     summary = pd.read_parquet(sweep_dir / "summary.parquet")
-    paired = paired_profit(summary, "cutoff.time", ["capacity.couriers_per_station"])
-    plain = ci(summary, by=["capacity.couriers_per_station", "cutoff.time"], metric="profit_per_day")
-    merged = paired.merge(plain, on=["cutoff.time"], suffixes=("", "_plain"))
-    assert len(paired) == 4 and np.isfinite(paired["ci_low"]).all()
-    means = summary.groupby(["capacity.couriers_per_station", "cutoff.time"])["profit_per_day"].mean()
-    assert sorted(paired["mean"]) == pytest.approx(sorted(means))
-    assert ((paired["ci_high"] - paired["ci_low"]).mean()) < (merged["ci_high_plain"] - merged["ci_low_plain"]).mean()
+    table = profit_differences(summary, "cutoff.time", ["capacity.couriers_per_station"])
+    assert len(table) == 4 and (table.groupby("label")["best"].sum() == 1).all()
+    assert (table.loc[table["best"], "vs_best"] == 0).all()
+    for _, row in table[~table["best"]].iterrows():
+        line = summary[summary["capacity.couriers_per_station"].astype(str) == row["label"].split("=")[-1]]
+        best = table[(table["label"] == row["label"]) & table["best"]]["cutoff.time"].iloc[0]
+        mine = line[line["cutoff.time"] == row["cutoff.time"]].set_index("seed")["profit_per_day"]
+        other = line[line["cutoff.time"] == best].set_index("seed")["profit_per_day"]
+        assert row["vs_best"] == pytest.approx((mine - other).mean())
+        assert row["profit_per_day"] == pytest.approx(mine.mean())
+    scenarios = scenario_table(summary, target=0.9)
+    assert scenarios["same_day_hit_rate_ci_high"].max() <= 1 and scenarios["same_day_hit_rate_ci_low"].min() >= 0
 
 
 def test_recovery_counts_the_days_back_to_the_level_before_the_peak():
@@ -114,9 +119,13 @@ def test_recovery_counts_the_days_back_to_the_level_before_the_peak():
     )
     r = recovery_days(days)
     assert r["peak_orders"] == 300 and r["hit_rate_before"] == pytest.approx(0.965) and r["hit_rate_on_peak"] == 0.40
-    assert r["days_to_recover"] == 3 and r["peak_backlog"] == 200
+    assert r["days_to_recover"] == 3 and r["peak_backlog"] == 200 and r["recovery"] == "3 days"
     never = recovery_days(days.assign(same_day_hit_rate=[0.5, 0.96, 0.97, 0.4, 0.2, 0.3, 0.3, 0.3]))
-    assert never["days_to_recover"] is None
+    assert never["days_to_recover"] is None and never["recovery"] == "not within the run"
+    last = recovery_days(
+        days.assign(orders=[100, 100, 100, 100, 100, 100, 100, 300], same_day_hit_rate=[0.5, 0.96, 0.97, 0.96, 0.97, 0.96, 0.97, 0.4])
+    )
+    assert last["days_to_recover"] is None and last["recovery"] == "too few days after the peak"
 
 
 def test_template_placeholders_are_all_filled():

@@ -89,12 +89,12 @@ class ResponseConfig:
 
     enabled: bool = spec(
         True,
-        doc="shoppers answer the promise (false: every drawn order is placed, as before sim 0.3); with it, "
-        "demand.orders_per_day is the demand at the fastest promise each address can get",
+        doc="shoppers answer the promise (false: every drawn order is placed, with no promise effects on sales, baskets or "
+        "later demand); with it, demand.orders_per_day is the demand when every shopper is promised next-day",
     )
     conversion: float = spec(
         0.3,
-        ge=0.0,
+        gt=0.0,
         le=1.0,
         doc="share of shoppers at checkout who buy when shown the next-day promise; counts the shoppers "
         "(`shoppers` in the summary) and bounds the faster tiers' probability at 1; an assumption",
@@ -161,6 +161,12 @@ class ResponseConfig:
         if self.tier_factors is not None:
             return [float(f) for f in self.tier_factors]
         return [1.0 + self.uplift_per_day_faster, 1.0, 1.0 - self.drop_per_day_slower]
+
+    def shoppers_per_order(self) -> float:
+        """Shoppers drawn per order a next-day promise sells: the most attractive tier's factor over next-day's (so
+        `orders_per_day` is the demand at a next-day promise, and a faster promise sells more on top)."""
+        factors = self.tier_factor_values()
+        return max(factors) / factors[1]
 
     def value_factor_values(self) -> list[float]:
         """An order's value by its tier (same-day, next-day, second-day) relative to a next-day order's."""
