@@ -96,19 +96,23 @@ def test_model_100k_with_every_service_on(benchmark):
     assert SESSION["model_100k_services.orders_per_s"] >= 250_000
 
 
-def _whole_process(*args: str) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in bytes, stdout) of `python -m sim ARGS` in a fresh process, run from a scratch
+def _whole_process(*args: str) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in bytes, orders placed) of `python -m sim ARGS` in a fresh process, run from a scratch
     folder (its Hydra output lands there)."""
     import subprocess
     import sys
     import time
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", _PEAK_CHILD, *args], cwd=scratch, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - started
-    peak = int(proc.stdout.strip().splitlines()[-1])
-    return wall, peak, proc.stdout
+        summary = next(Path(scratch).glob("outputs/*/*/summary.parquet"))
+        orders = int(pq.read_table(summary, columns=["orders_total"]).column(0)[0].as_py())
+    return wall, int(proc.stdout.strip().splitlines()[-1]), orders
 
 
 # Runs `python -m sim` in a child of this child, so the peak RSS reported is that run's alone.
@@ -122,9 +126,8 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 def test_megacity_preset():
     """`python -m sim +experiment=megacity` (2,000,000 orders a day, 3 days), whole process: under a minute, within
     2 GiB, and at most 208 bytes per order above the start-up of a tiny run (issue 15)."""
-    wall, peak, _ = _whole_process("+experiment=megacity")
+    wall, peak, orders = _whole_process("+experiment=megacity")
     _, small, _ = _whole_process("demand.orders_per_day=1000")
-    orders = 5_777_672  # orders placed in the preset's run at seed 42 (docs/performance.md)
     per_order = (peak - small) / orders
     print(f"megacity: {wall:.1f} s wall, peak {peak / 2**30:.2f} GiB, {per_order:.0f} bytes per order")
     assert wall < 60 and peak < 2 * 2**30 and per_order <= 208, (wall, peak, per_order)
