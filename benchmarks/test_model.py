@@ -131,3 +131,25 @@ def test_megacity_preset():
     per_order = (peak - small) / orders
     print(f"megacity: {wall:.1f} s wall, peak {peak / 2**30:.2f} GiB, {per_order:.0f} bytes per order")
     assert wall < 60 and peak < 2 * 2**30 and per_order <= 208, (wall, peak, per_order)
+
+
+def test_python_m_sim_whole_process(benchmark):
+    """`python -m sim` at the defaults, timed from outside (start-up, composing, simulating, KPIs, six Parquet files).
+    Issue 15's goal is 1.2 s; it is not met (1.87 s median on this machine, docs/performance.md), so the figure is
+    recorded against the goal and only a regression past 2.5 s fails."""
+    import subprocess
+    import sys
+    import time
+
+    def once() -> float:
+        with tempfile.TemporaryDirectory() as scratch:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", "output.progress=false"], cwd=scratch, capture_output=True, check=True)
+            return time.perf_counter() - started
+
+    once()  # warm the file cache
+    walls = sorted(once() for _ in range(5))
+    benchmark.extra_info.update({"wall_s_median": walls[2], "wall_s_min": walls[0], "goal_s": 1.2})
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # the figures above are the measurement
+    print(f"python -m sim: median {walls[2]:.2f} s wall over 5 runs (goal 1.2 s)")
+    assert walls[2] < 2.5, walls
