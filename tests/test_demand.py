@@ -363,6 +363,7 @@ def test_customer_returns_match_their_rate():
         ("demand.response.conversion", 0, "> 0"),
         ("demand.response.conversion", 0.995, "probability above 1"),
         ("demand.response.tier_factors", [1.0, 1.0], "three factors"),
+        ("demand.response.tier_factors", [1.0, 1.0, 1.5], "never sells less"),
         ("demand.response.miss_memory_days", 0, "> 0"),
         ("demand.returns.rate", 2, "at most 1"),
         ("economics.margin", 1.2, "at most 1"),

@@ -306,13 +306,19 @@ def validate_demand(cfg: DemandConfig, start_date: str, horizon_days: int) -> No
         raise ConfigError(
             "demand.response.tier_factors", response.tier_factors, "expected three factors: same-day, next-day, second-day"
         )
-    best = response.conversion * max(response.tier_factor_values())
+    factors = response.tier_factor_values()
+    if not factors[0] >= factors[1] >= factors[2]:
+        raise ConfigError(
+            "demand.response.tier_factors",
+            response.tier_factors,
+            "expected same-day >= next-day >= second-day: a faster promise never sells less",
+        )
+    best = response.conversion * max(factors)
     if best > 1.0 + 1e-12:
         raise ConfigError(
             "demand.response.conversion",
             response.conversion,
-            f"times the fastest tier's factor ({max(response.tier_factor_values()):g}) it is a probability above 1; "
-            f"expected at most {1 / max(response.tier_factor_values()):.4g}",
+            f"times the fastest tier's factor ({max(factors):g}) it is a probability above 1; expected at most {1 / max(factors):.4g}",
         )
     seen: dict[str, int] = {}
     for k, event in enumerate(cfg.calendar):
