@@ -128,9 +128,11 @@ def report() -> str:
         "## Little's law on the full default city",
         "",
         "Time-average work in progress per stage (`{stage}_wip_mean`, from the stage intervals) against throughput "
-        "× mean time in the stage, over days 2–3 of five 4-day runs of the default city (the window starts after "
-        "two days so that it starts and ends in the same periodic state: the stations' overnight backlog settles "
-        "after the first day). `utilization.parquet` samples the same quantities at every `output.sample_min`.",
+        "× mean time in the stage, over days 2–3 of five 4-day runs of the default city with every day as planned "
+        "(`demand.daily_cv=0 demand.profile_cv=0`: the replications' spread is the queues' own; with the day-to-day "
+        "swing whole days differ by 10 % and the interval grows twentyfold) (the window starts after two days so "
+        "that it starts and ends in the same periodic state: the stations' overnight backlog settles after the "
+        "first day). `utilization.parquet` samples the same quantities at every `output.sample_min`.",
         "",
         "| stage | time-average WIP | throughput × time in stage | difference ± joint half-width | verdict |",
         "|---|---|---|---|---|",
@@ -138,8 +140,9 @@ def report() -> str:
         "",
         "## Common random numbers",
         "",
-        "Two runs that differ only in capacity or cutoff policy see identical orders (arrival times, zones, "
-        "categories, sources): `tests/test_model.py::test_capacity_and_policy_leave_demand_unchanged`.",
+        "Two runs that differ only in capacity or cutoff policy see identical shoppers (arrival times, zones, "
+        "categories, sources); with `demand.response.enabled=false` every one of them is the same order, with it on "
+        "who buys follows the promise each is shown: `tests/test_model.py::test_capacity_and_policy_leave_demand_unchanged`.",
         "",
     ]
     return "\n".join(out)
