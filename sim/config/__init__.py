@@ -318,11 +318,14 @@ BYTES_PER_ORDER = 300
 
 
 def expected_orders_total(cfg: SimConfig) -> float:
-    """Orders a run is expected to draw over its horizon (weekdays, calendar events and bursts included)."""
+    """Orders a run is expected to draw over its horizon (weekdays, calendar events and bursts included; with shoppers
+    answering the promise, the shoppers drawn for the most attractive promise)."""
     if cfg.validation is not None:
         return cfg.validation.arrival_per_hour * 24.0 * cfg.horizon_days
     d = cfg.demand
-    return sum(planned_day_factors(d, cfg.start_date, cfg.horizon_days)) * (d.orders_per_day + d.bursts.per_day * d.bursts.orders_mean)
+    shoppers = d.response.shoppers_per_order() if d.response.enabled else 1.0
+    daily = d.orders_per_day + d.bursts.per_day * d.bursts.orders_mean
+    return sum(planned_day_factors(d, cfg.start_date, cfg.horizon_days)) * daily * shoppers
 
 
 def machine_memory_bytes() -> int:
