@@ -57,8 +57,20 @@ def _axes(summary: pd.DataFrame) -> tuple[str | None, list[str]]:
     return x, [d for d in dims if d != x]
 
 
+def _scenario_dims(summary: pd.DataFrame) -> list[str]:
+    """The swept dimensions that make a scenario, x first: a scenario's replications differ only in their seed."""
+    x, lines = _axes(summary)
+    return ([x] if x else []) + lines
+
+
 def _label(row: pd.Series, dims: list[str]) -> str:
     return ", ".join(f"{d.split('.')[-1]}={row[d]}" for d in dims) or "all runs"
+
+
+def _ok_runs(summary: pd.DataFrame, lines: list[str] | None = None) -> pd.DataFrame:
+    """The runs that finished (a sweep's failed runs have a row too); with `lines`, each labelled by its line."""
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    return ok if lines is None else ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
 
 
 COST = "cost_per_delivered_order"  # what a collapsing operation really costs; sweeps before 0.2 lack it
@@ -69,9 +81,9 @@ RECOVERY_TOLERANCE = 0.02  # a day's same-day hit rate counts as recovered withi
 def scenario_table(summary: pd.DataFrame, target: float) -> pd.DataFrame:
     """One row per scenario (a combination of the swept values): mean and 95% interval of the hit rate,
     coverage and cost over its replications, and whether it meets the target."""
-    x, lines = _axes(summary)
-    by = ([x] if x else []) + lines
-    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    _, lines = _axes(summary)
+    by = _scenario_dims(summary)
+    ok = _ok_runs(summary)
     if COST not in ok:
         ok = ok.assign(**{COST: ok["cost_per_order"]})
     table = None
@@ -162,16 +174,13 @@ def profit_differences(summary: pd.DataFrame, x: str | None, lines: list[str], c
     """Profit per day of each scenario (mean over replications) and its difference to the most profitable scenario
     of its line, paired by seed (common random numbers: the same shoppers in both), with a t interval: whether the
     peak is resolved or only the best of close ones."""
-    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
-    ok = ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
     rows = []
-    for label, group in ok.groupby("label", sort=True):
-        by = group.groupby(x, sort=True) if x else [("all", group)]
-        means = {key: float(g[PROFIT].mean()) for key, g in by}
+    for label, group in _ok_runs(summary, lines).groupby("label", sort=True):
+        scenarios = {key: g.set_index("seed")[PROFIT] for key, g in (group.groupby(x, sort=True) if x else [("all", group)])}
+        means = {key: float(profit.mean()) for key, profit in scenarios.items()}
         best = max(means, key=means.get)
-        at_best = (group[group[x] == best] if x else group).set_index("seed")[PROFIT]
-        for key, g in group.groupby(x, sort=True) if x else [("all", group)]:
-            paired = g.set_index("seed")[PROFIT] - at_best
+        for key, profit in scenarios.items():
+            paired = profit - scenarios[best]
             mean, _, low, high = t_interval(paired.dropna().to_numpy(), confidence)
             rows.append(
                 {"label": label, x or "scenario": key, "profit_per_day": means[key], "best": key == best}
@@ -188,9 +197,7 @@ def figure_profit(summary: pd.DataFrame, out: Path) -> dict:
     if PROFIT not in summary:
         ax.text(0.5, 0.5, "no profit in these results (before schema version 5)", ha="center", va="center", transform=ax.transAxes)
     else:
-        ok = summary[summary["status"] == "ok"] if "status" in summary else summary
-        ok = ok.assign(label=[_label(row, lines) for _, row in ok.iterrows()])
-        for label, group in ok.groupby("label", sort=True):
+        for label, group in _ok_runs(summary, lines).groupby("label", sort=True):
             keys = sorted(group[x].unique()) if x else ["all"]
             xs = [str(k) for k in keys]
             per_seed = group.pivot_table(index="seed", columns=x, values=PROFIT) if x else group.set_index("seed")[[PROFIT]]
@@ -244,8 +251,7 @@ def recovery_days(days: pd.DataFrame, tolerance: float = RECOVERY_TOLERANCE) -> 
 
 def recovery_table(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """`recovery_days` of every run, labelled by its scenario (the swept values)."""
-    x, lines = _axes(summary)
-    dims = ([x] if x else []) + lines
+    dims = _scenario_dims(summary)
     rows = []
     for run, group in days.groupby("run", sort=True):
         match = summary[summary["run"] == run]
@@ -260,8 +266,7 @@ def recovery_table(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
 
 def days_by_scenario(days: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """Each scenario's days: orders, backlog and same-day hit rate by day, means over its replications."""
-    x, lines = _axes(summary)
-    dims = [d for d in ([x] if x else []) + lines if d != "seed"]
+    dims = _scenario_dims(summary)
     labels = {int(row["run"]): _label(row, dims) for _, row in summary.iterrows()}
     days = days.assign(scenario=days["run"].map(labels))
     return days.groupby(["scenario", "day"], sort=True)[["orders", "backlog", "same_day_hit_rate", "profit"]].mean().reset_index()
@@ -392,11 +397,8 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
     summary = load_summary(sweep)
     meta = json.loads((sweep / "sweep.json").read_text()) if (sweep / "sweep.json").exists() else {}
     table = scenario_table(summary, target)
-    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
-    if COST not in ok:
-        ok = ok.assign(**{COST: ok["cost_per_order"]})
     if run is None:  # the run that missed most: where the bottleneck shows
-        run = int(ok.sort_values("same_day_hit_rate").iloc[0]["run"])
+        run = int(_ok_runs(summary).sort_values("same_day_hit_rate").iloc[0]["run"])
     days = load_days(sweep)
     x, lines = _axes(summary)
     if PROFIT in summary:
@@ -424,14 +426,11 @@ def write_report(sweep: str | Path, out: str | Path | None = None, run: int | No
         figures.append(figure_days_by_scenario(days, summary, out, target))
         recovery = recovery_table(days, summary)
         recovery.to_csv(out / "recovery.csv", index=False)
-        recovery["days_to_recover"] = [
-            ("not within the run" if v is None or pd.isna(v) else int(v)) for v in recovery["days_to_recover"]
-        ]
-        recovery_html = _table_html(recovery)
+        recovery_html = _table_html(recovery.drop(columns=["days_to_recover"]))  # `recovery` says it in words
         days_html = _img(figures[6]["png"]) + _img(figures[5]["png"])
     else:
         recovery_html = days_html = "<p>No days.parquet in these results (written before schema version 5).</p>"
-    shown = ([x] if x else []) + lines
+    shown = _scenario_dims(summary)
     top = top_policies(table)
 
     def interval(frame, m):
