@@ -133,31 +133,29 @@ class RunResult:
 
     def write(self, directory: str | Path, orders: bool = True) -> list[Path]:
         """Write orders.parquet (if asked), utilization, stations, tours, days, alerts (with the parcel centre) and
-        summary into `directory`: every table is built first, and the files appear together or not at all. Up to
+        summary into `directory`: the files appear together or not at all (a table that fails to build leaves none). Up to
         `SEQUENTIAL_WRITE_ORDERS` orders the other tables are built in a thread while orders.parquet is encoded
         (Arrow and numpy release the GIL)."""
         if not orders or len(self.output.orders) > SEQUENTIAL_WRITE_ORDERS:
             return write_together(self.writes(Path(directory), orders))
         _ = self._hit, self._extra  # shared by both threads: computed before the second one starts
-        names = self._table_names()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            built = pool.submit(lambda: {name: getattr(self, f"{name}_table") for name in names})
-            writes = [(f"{directory}/orders.parquet", self.orders_writer())]
-            writes += [
-                (f"{directory}/{name}.parquet", lambda tmp, name=name: parquet_writer(built.result()[name])(tmp)) for name in names
-            ]
-            return write_together(writes)
+            built = pool.submit(lambda: {name: getattr(self, f"{name}_table") for name in self._table_names()})
+            return write_together(self.writes(Path(directory), orders, table=lambda name: built.result()[name]))
 
     def _table_names(self) -> list[str]:
         """The run's tables besides the orders, summary last (alerts only with the parcel centre)."""
         names = ["utilization", "stations", "tours", "days", "alerts", "summary"]
         return [name for name in names if name != "alerts" or self.output.alerts is not None]
 
-    def writes(self, directory: Path | str, orders: bool = True, filesystem=None) -> list[tuple[str, Any]]:
-        """(path, write) of each file of the run under `directory`, summary last, for `io.write_together`."""
+    def writes(self, directory: Path | str, orders: bool = True, filesystem=None, table=None) -> list[tuple[str, Any]]:
+        """(path, write) of each file of the run under `directory`, summary last, for `io.write_together`; each table
+        is built when its file is written, by `table(name)` if given (by default the result's `<name>_table`)."""
+        table = table or (lambda name: getattr(self, f"{name}_table"))
         out = [(f"{directory}/orders.parquet", self.orders_writer(filesystem))] if orders else []
         out += [
-            (f"{directory}/{name}.parquet", parquet_writer(getattr(self, f"{name}_table"), filesystem)) for name in self._table_names()
+            (f"{directory}/{name}.parquet", lambda tmp, name=name: parquet_writer(table(name), filesystem)(tmp))
+            for name in self._table_names()
         ]
         return out
 

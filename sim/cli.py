@@ -124,15 +124,14 @@ def _composition_error(exc: Exception, argv: list[str]) -> ConfigError:
         group, _, name = missing.rpartition("/")
         return ConfigError(group, name, f"no such option in the {group} group; expected one of {', '.join(sorted(options))}")
     text = "\n".join(str(e) for e in (exc, exc.__cause__) if e is not None)
-    if "is not in struct" in text and "full_key:" in text:
+    if "full_key:" in text:  # OmegaConf names the key: report it with the value the command line gave it
         key = text.split("full_key:", 1)[-1].split()[0]
         given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), None)
-        return ConfigError(key, given, f"no such key (see `python -m sim --cfg job` for the keys; add one with +{key}=...)")
-    if "Cannot merge" in text and "full_key:" in text:  # a list where a mapping belongs, or the other way round
-        key = text.split("full_key:", 1)[-1].split()[0]
-        given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), None)
-        expected = "a list" if "object_type=list" in text else "a mapping"  # the shape of the key's node
-        return ConfigError(key, given, f"expected {expected} (see `python -m sim --cfg job` for its shape)")
+        if "is not in struct" in text:
+            return ConfigError(key, given, f"no such key (see `python -m sim --cfg job` for the keys; add one with +{key}=...)")
+        if "Cannot merge" in text:  # a list where a mapping belongs, or the other way round
+            expected = "a list" if "object_type=list" in text else "a mapping"  # the shape of the key's node
+            return ConfigError(key, given, f"expected {expected} (see `python -m sim --cfg job` for its shape)")
     return ConfigError("overrides", " ".join(a for a in argv if not a.startswith("-")), _one_line(exc))
 
 

@@ -119,7 +119,8 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         if store.is_complete(job_num, digest):
             log.info("run %d is complete already (config %s): skipped", job_num, digest)
             return objectives(store.run_rows(job_num), search.target)
-        rows, utilization, stations, tours, days, writes = [], [], [], [], [], []
+        rows, writes = [], []
+        tables: dict[str, list[pa.Table]] = {name: [] for name in ("utilization", "stations", "tours", "days")}
         for r in range(replications):
             rep_config = dataclasses.replace(config, seed=config.seed + r) if r else config
             result = run(rep_config)
@@ -127,19 +128,14 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
                 writes.append(("orders", result.orders_writer(store.fs)))
             if result.alerts_table is not None and replications == 1:
                 writes.append(("alerts", parquet_writer(result.alerts_table, store.fs)))
-            utilization.append(result.utilization_table)
-            stations.append(result.stations_table)
-            tours.append(result.tours_table)
-            days.append(result.days_table)
+            for name, parts in tables.items():
+                parts.append(getattr(result, f"{name}_table"))
             row = result.summary_table.to_pylist()[0]
             row.update(base)
             if replications > 1:
                 row["replication"] = r
             rows.append(row)
-        writes.append(("utilization", parquet_writer(pa.concat_tables(utilization), store.fs)))
-        writes.append(("stations", parquet_writer(pa.concat_tables(stations), store.fs)))
-        writes.append(("tours", parquet_writer(pa.concat_tables(tours), store.fs)))
-        writes.append(("days", parquet_writer(pa.concat_tables(days), store.fs)))
+        writes += [(name, parquet_writer(pa.concat_tables(parts), store.fs)) for name, parts in tables.items()]
         writes.append(("summary", parquet_writer(summary_rows_to_arrow(rows), store.fs)))  # last: marks the run complete
         store.write_run(job_num, writes)
         score = objectives(rows, search.target)
