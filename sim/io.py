@@ -78,6 +78,11 @@ def _dictionary_encoded(values: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(_array(rank[inverse].astype(np.int32)), _strings([str(u) for u in unique[order]]))
 
 
+def _since_epoch(start_date: str, unit: str) -> int:
+    """`start_date` in `unit`s since 1970-01-01 ('ms' for timestamps, 'D' for dates): Arrow's own encoding."""
+    return int(np.datetime64(start_date, unit).astype(np.int64))
+
+
 def _timestamps(minutes: np.ndarray, start_ms: int) -> pa.Array:
     nan = np.isnan(minutes)
     ms = np.where(nan, 0.0, minutes) * 60_000.0
@@ -112,7 +117,7 @@ def orders_to_arrow(
     """One row per order (see docs/schema.md), for all orders or a slice of them; `extra` holds the
     services' columns (name -> (kind, values), see `sim.services.order_columns`); `order_ids` each order's row among
     all the shoppers drawn (None: the rows themselves)."""
-    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    start_ms = _since_epoch(start_date, "ms")
     zone, station = o.zone[rows], o.station[rows].astype(np.int16)
     ids = np.arange(len(o), dtype=np.int64)[rows] if order_ids is None else order_ids[rows].astype(np.int64)
     columns: dict[str, Any] = {
@@ -265,7 +270,7 @@ def schema_version(path: str | os.PathLike) -> str:
 
 def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
     """One row per stage per sample time (see docs/schema.md)."""
-    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    start_ms = _since_epoch(start_date, "ms")
     queue, in_service = samples["queue"].astype(np.int64), samples["in_service"].astype(np.int64)
     table = pa.table(
         {
@@ -283,7 +288,7 @@ def utilization_to_arrow(samples: dict[str, np.ndarray], start_date: str, versio
 
 def tours_to_arrow(tours, start_date: str, version: str) -> pa.Table:
     """One row per courier tour (see docs/schema.md)."""
-    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    start_ms = _since_epoch(start_date, "ms")
     table = pa.table(
         {
             "station": _array(tours.station.astype(np.int64)),
@@ -313,7 +318,7 @@ def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str
     `orders_to_arrow`, so `order_id` joins orders.parquet."""
     from .services.parcel_centre import LEVEL_NAMES, SLA_NAMES
 
-    start_ms = int(np.datetime64(start_date, "ms").astype(np.int64))
+    start_ms = _since_epoch(start_date, "ms")
     table = pa.table(
         {
             "order_id": _array((alerts["order_id"] if order_ids is None else order_ids[alerts["order_id"]]).astype(np.int64)),
@@ -327,7 +332,7 @@ def alerts_to_arrow(alerts: dict[str, np.ndarray], start_date: str, version: str
 
 def days_to_arrow(rows: dict[str, np.ndarray], start_date: str, version: str) -> pa.Table:
     """One row per day of the run (see docs/schema.md); `day` as a calendar date."""
-    start_day = int(np.datetime64(start_date, "D").astype(np.int64))
+    start_day = _since_epoch(start_date, "D")
     columns = {"day": _array((rows["day"] + start_day).astype(np.int32), type=pa.date32())}
     columns |= {name: _array(values) for name, values in rows.items() if name != "day"}
     table = pa.table(columns)
