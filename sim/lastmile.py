@@ -160,7 +160,7 @@ class Station:
         if self.n_territories == 1:
             return np.arange(min(cap, self.queue.size))
         territory = self.queue_territory
-        return np.flatnonzero(territory == territory[0])[:cap]
+        return (territory == territory[0]).nonzero()[0][:cap]
 
     def take(self, positions: np.ndarray) -> None:
         """Remove the parcels at these queue positions (loaded onto a tour)."""
@@ -214,6 +214,13 @@ class Station:
         """Stamp a tour leaving now on its parcels (an attempt each; delivered, refused or failed at `now + offsets`);
         the parcels whose attempt fails, to be retried (None: none)."""
         o = self.orders
+        if not self.any_refused and not np.count_nonzero(o.failed_attempts[load]):
+            # the usual tour: every parcel out for the first and only time, handed over
+            o.attempts[load] = 1
+            o.out_for_delivery[load] = now
+            o.last_out[load] = now
+            o.delivered[load] = now + offsets
+            return None
         attempt = o.attempts[load] + 1
         o.attempts[load] = attempt
         if attempt.max() == 1:  # the usual tour: every parcel out for the first time
