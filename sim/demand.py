@@ -20,6 +20,7 @@ numbers).
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 
 import numpy as np
 
@@ -179,6 +180,20 @@ def generate_orders(
     start_date: str = DEFAULT_START_DATE,
 ) -> OrderTable:
     """Draw every order of the horizon with its destination, category, source and work content, sorted by creation."""
+    return OrderTable(**draw_orders(cfg, city, days, pick_mean_min, pick_cv, failed_attempt_prob, streams, start_date))
+
+
+def draw_orders(
+    cfg: DemandConfig,
+    city: City,
+    days: int,
+    pick_mean_min: float,
+    pick_cv: float,
+    failed_attempt_prob: float,
+    streams: dict[str, np.random.Generator],
+    start_date: str = DEFAULT_START_DATE,
+) -> dict[str, np.ndarray]:
+    """`generate_orders`'s columns."""
     planned = planned_orders_per_hour(cfg, start_date, days)
     per_hour = varied_orders_per_hour(planned, cfg.daily_cv, cfg.profile_cv, streams["demand_days"], streams["demand_hours"])
     if cfg.response.enabled:  # shoppers for the most attractive promise: at a next-day one, orders_per_day of them buy
@@ -206,7 +221,36 @@ def generate_orders(
         extra |= _work(rng, rng, m, pick_mean_min, pick_cv, failed_attempt_prob)
         order = np.argsort(np.concatenate([created, extra_created]), kind="stable")
         columns = {name: np.concatenate([col, extra[name]])[order] for name, col in columns.items()}
-    return OrderTable(**columns)
+    return columns
+
+
+class DrawnOrders:
+    """The orders a process drew lately, by seed and the settings they depend on: a sweep's runs that share a seed
+    draw the same orders whatever their capacity or policy (common random numbers), so a worker draws them once and
+    gives each run its own copy of the drawn columns. Off (`max_bytes` 0) until a sweep turns it on; the streams it
+    saves drawing from serve the demand alone, so a copy leaves every result as drawing again would."""
+
+    def __init__(self, max_bytes: int = 0):
+        self.max_bytes = max_bytes
+        self._drawn: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
+        self.hits = 0
+
+    def get(self, key: tuple, draw) -> OrderTable:
+        """The orders of `key` in a table of their own; `draw()` gives their drawn columns when not at hand."""
+        columns = self._drawn.get(key) if self.max_bytes > 0 else None
+        if columns is None:
+            columns = draw()
+            if self.max_bytes > 0:
+                self._drawn[key] = {name: col.copy() for name, col in columns.items()}
+                while self._drawn and sum(c.nbytes for cols in self._drawn.values() for c in cols.values()) > self.max_bytes:
+                    self._drawn.popitem(last=False)
+            return OrderTable(**columns)
+        self.hits += 1
+        self._drawn.move_to_end(key)
+        return OrderTable(**{name: col.copy() for name, col in columns.items()})
+
+
+DRAWN = DrawnOrders()  # this process's recent draws; `sim.sweep` turns it on in the workers
 
 
 def gamma_times(rng: np.random.Generator, mean: float, cv: float, n: int) -> np.ndarray:

@@ -25,11 +25,14 @@ from . import __version__
 from .api import run
 from .cluster import Cluster, worker_name
 from .config import load_config
+from .demand import DRAWN
 from .io import parquet_writer, summary_to_arrow
 from .schema import ConfigError, flatten
 from .store import SweepStore, config_hash, default_results_dir, local_path, os_problem
 
 log = logging.getLogger("sim.sweep")
+
+DRAWN_ORDERS_BYTES = 256 << 20  # a worker keeps the orders of its recent seeds (about 9 MB each at the defaults)
 
 # set by the callback in the launching process when a sweep ends: (runs, failed runs, first error)
 OUTCOME: dict[str, Any] = {}
@@ -109,6 +112,7 @@ def run_sweep_job(cfg: DictConfig, job_num: int, task_overrides: list[str]) -> l
         "worker": worker_name(),  # the Dask worker's address on a cluster (results.cluster), else host:pid
     }
     started = time.perf_counter()
+    DRAWN.max_bytes = DRAWN_ORDERS_BYTES
     try:
         config = load_config(data)
         digest = config_hash(

@@ -374,3 +374,22 @@ def test_bad_response_and_economics_values_are_named(key, value, fragment):
     with pytest.raises(ConfigError) as err:
         load_config(small_config(**{key: value}))
     assert err.value.key == key and fragment in str(err.value), str(err.value)
+
+
+def test_runs_sharing_a_seed_share_the_orders_drawn_without_changing_a_result(monkeypatch):
+    """A sweep worker draws a seed's orders once (`sim.demand.DRAWN`): runs of other capacity and services that come
+    between, one of them changing the drawn failed attempts (the doorstep service), leave every order as drawn afresh."""
+    from sim.demand import DRAWN
+
+    doorstep = small_config(services={"doorstep": {"share": 0.3}})
+    fresh = sim.run(doorstep).orders
+    monkeypatch.setattr(DRAWN, "max_bytes", 64 << 20)
+    monkeypatch.setattr(DRAWN, "_drawn", type(DRAWN._drawn)())
+    monkeypatch.setattr(DRAWN, "hits", 0)
+    sim.run(doorstep)
+    sim.run(small_config(**{"capacity.couriers_per_station": 4}))
+    shared = sim.run(doorstep).orders
+    assert DRAWN.hits == 2
+    pd.testing.assert_frame_equal(shared, fresh)
+    sim.run(small_config(seed=7))  # another seed draws its own
+    assert DRAWN.hits == 2 and len(DRAWN._drawn) == 2
