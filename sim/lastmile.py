@@ -213,8 +213,9 @@ class Station:
     def go_out(self, load: np.ndarray, now: float, offsets: np.ndarray) -> np.ndarray | None:
         """Stamp a tour leaving now on its parcels (an attempt each; delivered, refused or failed at `now + offsets`);
         the parcels whose attempt fails, to be retried (None: none)."""
-        o = self.orders
-        if not self.any_refused and not np.count_nonzero(o.failed_attempts[load]):
+        o, n = self.orders, load.size
+        fails = o.failed_attempts[load]
+        if not self.any_refused and not np.count_nonzero(fails):
             # the usual tour: every parcel out for the first and only time, handed over
             o.attempts[load] = 1
             o.out_for_delivery[load] = now
@@ -223,26 +224,25 @@ class Station:
             return None
         attempt = o.attempts[load] + 1
         o.attempts[load] = attempt
-        if attempt.max() == 1:  # the usual tour: every parcel out for the first time
-            o.out_for_delivery[load] = now
-        else:
-            first_out = attempt == 1
-            o.out_for_delivery[load[first_out]] = now
+        first_out = attempt == 1
+        o.out_for_delivery[load if np.count_nonzero(first_out) == n else load[first_out]] = now
         o.last_out[load] = now
-        ok = attempt > o.failed_attempts[load]
+        at = now + offsets
+        ok = attempt > fails
         delivered = ok
         if self.any_refused:
             refused = ok & o.refused[load]
-            o.returned[load[refused]] = now + offsets[refused]
+            o.returned[load[refused]] = at[refused]
             delivered = ok & ~refused
-        if delivered.all():  # the usual tour: every parcel handed over
-            o.delivered[load] = now + offsets
+        if np.count_nonzero(delivered) == n:
+            o.delivered[load] = at
         else:
-            o.delivered[load[delivered]] = now + offsets[delivered]
-        if ok.all():
+            o.delivered[load[delivered]] = at[delivered]
+        if np.count_nonzero(ok) == n:
             return None
-        o.failed_at[load[~ok]] = now + offsets[~ok]
-        return load[~ok]
+        failed = ~ok
+        o.failed_at[load[failed]] = at[failed]
+        return load[failed]
 
     def courier(self, k: int, shift: ShiftHours):
         env, cfg, o = self.env, self.cfg, self.orders
