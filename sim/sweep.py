@@ -32,7 +32,7 @@ from .store import SweepStore, config_hash, default_results_dir, local_path, os_
 
 log = logging.getLogger("sim.sweep")
 
-DRAWN_ORDERS_BYTES = 256 << 20  # a worker keeps the orders of its recent seeds (about 9 MB each at the defaults)
+DRAWN_ORDERS_BYTES = 256 << 20  # a worker keeps the orders of its recent seeds (about 7 MB each at the defaults)
 
 # set by the callback in the launching process when a sweep ends: (runs, failed runs, first error)
 OUTCOME: dict[str, Any] = {}
