@@ -180,20 +180,6 @@ def generate_orders(
     start_date: str = DEFAULT_START_DATE,
 ) -> OrderTable:
     """Draw every order of the horizon with its destination, category, source and work content, sorted by creation."""
-    return OrderTable(**draw_orders(cfg, city, days, pick_mean_min, pick_cv, failed_attempt_prob, streams, start_date))
-
-
-def draw_orders(
-    cfg: DemandConfig,
-    city: City,
-    days: int,
-    pick_mean_min: float,
-    pick_cv: float,
-    failed_attempt_prob: float,
-    streams: dict[str, np.random.Generator],
-    start_date: str = DEFAULT_START_DATE,
-) -> dict[str, np.ndarray]:
-    """`generate_orders`'s columns."""
     planned = planned_orders_per_hour(cfg, start_date, days)
     per_hour = varied_orders_per_hour(planned, cfg.daily_cv, cfg.profile_cv, streams["demand_days"], streams["demand_hours"])
     if cfg.response.enabled:  # shoppers for the most attractive promise: at a next-day one, orders_per_day of them buy
@@ -221,7 +207,7 @@ def draw_orders(
         extra |= _work(rng, rng, m, pick_mean_min, pick_cv, failed_attempt_prob)
         order = np.argsort(np.concatenate([created, extra_created]), kind="stable")
         columns = {name: np.concatenate([col, extra[name]])[order] for name, col in columns.items()}
-    return columns
+    return OrderTable(**columns)
 
 
 class DrawnOrders:
@@ -236,15 +222,15 @@ class DrawnOrders:
         self.hits = 0
 
     def get(self, key: tuple, draw) -> OrderTable:
-        """The orders of `key` in a table of their own; `draw()` gives their drawn columns when not at hand."""
+        """The orders of `key` in a table of their own, drawn by `draw()` (`generate_orders`) when not at hand."""
         columns = self._drawn.get(key) if self.max_bytes > 0 else None
         if columns is None:
-            columns = draw()
+            table = draw()
             if self.max_bytes > 0:
-                self._drawn[key] = {name: col.copy() for name, col in columns.items()}
+                self._drawn[key] = {name: getattr(table, name).copy() for name in OrderTable.DRAWN_COLUMNS}
                 while self._drawn and sum(c.nbytes for cols in self._drawn.values() for c in cols.values()) > self.max_bytes:
                     self._drawn.popitem(last=False)
-            return OrderTable(**columns)
+            return table
         self.hits += 1
         self._drawn.move_to_end(key)
         return OrderTable(**{name: col.copy() for name, col in columns.items()})

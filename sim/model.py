@@ -20,7 +20,7 @@ from .city import City
 from .clock import MIN_PER_DAY, assign_shifts, call_at, group_by, shift_bounds
 from .config import SimConfig
 from .config.validation import textbook_config
-from .demand import DRAWN, ShopperResponse, draw_orders, gamma_times, return_probability
+from .demand import DRAWN, ShopperResponse, gamma_times, generate_orders, return_probability
 from .eta import DeliveryEta
 from .lastmile import NearbyDelivery, Station, couriers_by_station, territories_by_station, tour_minutes
 from .linehaul import Linehaul
@@ -120,7 +120,7 @@ class Model:
         demand = (cfg.demand, cfg.horizon_days, cfg.warehouse.pick_mean_min, cfg.warehouse.pick_cv, cfg.lastmile.failed_attempt_prob)
         self.orders = o = DRAWN.get(
             (cfg.seed, repr(cfg.city), repr(demand), cfg.start_date),
-            lambda: draw_orders(cfg.demand, self.city, *demand[1:], self.streams, cfg.start_date),
+            lambda: generate_orders(cfg.demand, self.city, *demand[1:], self.streams, cfg.start_date),
         )
         self.env, self.log, cap = CountingEnvironment(), LogBook(), cfg.capacity
         env = self.env

@@ -65,6 +65,8 @@ class OrderTable:
     placed: np.ndarray = field(default=None)  # bought when shown the promise (false: counted as lost, dropped after the run)
     customer_return: np.ndarray = field(default=None)  # sent back after delivery (售后退货; counted, never simulated)
 
+    # the columns demand draws (`sim.demand.generate_orders`); the model fills or derives the others
+    DRAWN_COLUMNS = ("created", "region", "zone", "station", "category", "source", "warehouse", "pick_service_min", "failed_attempts")
     STAGE_COLUMNS = (
         "promised_by",
         "pick_start",
