@@ -210,11 +210,16 @@ def generate_orders(
     return OrderTable(**columns)
 
 
+# the random streams that drawing the orders uses, and nothing else may: a run that takes its orders from
+# `DrawnOrders` leaves them untouched (tests/test_demand.py checks no other module draws from them)
+DEMAND_STREAMS = ("arrivals", "order_attributes", "pick_service", "delivery_attempts", "demand_days", "demand_hours", "bursts")
+
+
 class DrawnOrders:
     """The orders a process drew lately, by seed and the settings they depend on: a sweep's runs that share a seed
     draw the same orders whatever their capacity or policy (common random numbers), so a worker draws them once and
-    gives each run its own copy of the drawn columns. Off (`max_bytes` 0) until a sweep turns it on; the streams it
-    saves drawing from serve the demand alone, so a copy leaves every result as drawing again would."""
+    gives each run its own copy of the drawn columns. Off (`max_bytes` 0) until a sweep turns it on; it keeps at most
+    `max_bytes`, and no draw larger than half of it."""
 
     def __init__(self, max_bytes: int = 0):
         self.max_bytes = max_bytes
@@ -224,16 +229,25 @@ class DrawnOrders:
     def get(self, key: tuple, draw) -> OrderTable:
         """The orders of `key` in a table of their own, drawn by `draw()` (`generate_orders`) when not at hand."""
         columns = self._drawn.get(key) if self.max_bytes > 0 else None
-        if columns is None:
-            table = draw()
-            if self.max_bytes > 0:
-                self._drawn[key] = {name: getattr(table, name).copy() for name in OrderTable.DRAWN_COLUMNS}
-                while self._drawn and sum(c.nbytes for cols in self._drawn.values() for c in cols.values()) > self.max_bytes:
-                    self._drawn.popitem(last=False)
-            return table
-        self.hits += 1
-        self._drawn.move_to_end(key)
-        return OrderTable(**{name: col.copy() for name, col in columns.items()})
+        if columns is not None:
+            self.hits += 1
+            self._drawn.move_to_end(key)
+            return OrderTable(**{name: col.copy() for name, col in columns.items()})
+        table = draw()
+        size = sum(getattr(table, name).nbytes for name in OrderTable.DRAWN_COLUMNS)
+        if 0 < size <= self.max_bytes // 2:
+            while self._drawn and self._kept_bytes() + size > self.max_bytes:  # the oldest go first
+                self._drawn.popitem(last=False)
+            self._drawn[key] = {name: getattr(table, name).copy() for name in OrderTable.DRAWN_COLUMNS}
+        return table
+
+    def _kept_bytes(self) -> int:
+        return sum(col.nbytes for columns in self._drawn.values() for col in columns.values())
+
+    def clear(self) -> None:
+        """Forget every draw kept."""
+        self._drawn.clear()
+        self.hits = 0
 
 
 DRAWN = DrawnOrders()  # this process's recent draws; `sim.sweep` turns it on in the workers

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 
 import numpy as np
@@ -18,6 +19,8 @@ from sim.config import load_config
 from sim.config.city import CityConfig
 from sim.config.demand import DEFAULT_HOURLY_PROFILE, BurstConfig, CalendarEvent, DemandConfig, ResponseConfig, ReturnsConfig
 from sim.demand import (
+    DEMAND_STREAMS,
+    DRAWN,
     arrival_times,
     burst_arrivals,
     burst_zones,
@@ -29,6 +32,7 @@ from sim.demand import (
     varied_orders_per_hour,
 )
 from sim.model import STREAMS, spawn_streams
+from sim.records import OrderTable
 from sim.results import ci
 from sim.schema import ConfigError
 
@@ -378,18 +382,47 @@ def test_bad_response_and_economics_values_are_named(key, value, fragment):
 
 def test_runs_sharing_a_seed_share_the_orders_drawn_without_changing_a_result(monkeypatch):
     """A sweep worker draws a seed's orders once (`sim.demand.DRAWN`): runs of other capacity and services that come
-    between, one of them changing the drawn failed attempts (the doorstep service), leave every order as drawn afresh."""
-    from sim.demand import DRAWN
-
+    between, one of them changing the drawn failed attempts (the doorstep service), leave every order and every KPI
+    as drawn afresh."""
     doorstep = small_config(services={"doorstep": {"share": 0.3}})
-    fresh = sim.run(doorstep).orders
+    fresh = sim.run(doorstep)
     monkeypatch.setattr(DRAWN, "max_bytes", 64 << 20)
-    monkeypatch.setattr(DRAWN, "_drawn", type(DRAWN._drawn)())
-    monkeypatch.setattr(DRAWN, "hits", 0)
+    DRAWN.clear()
     sim.run(doorstep)
     sim.run(small_config(**{"capacity.couriers_per_station": 4}))
-    shared = sim.run(doorstep).orders
+    shared = sim.run(doorstep)
     assert DRAWN.hits == 2
-    pd.testing.assert_frame_equal(shared, fresh)
+    pd.testing.assert_frame_equal(shared.orders, fresh.orders)
+    assert json.dumps(shared.kpis, sort_keys=True) == json.dumps(fresh.kpis, sort_keys=True)  # NaN equal to NaN
     sim.run(small_config(seed=7))  # another seed draws its own
     assert DRAWN.hits == 2 and len(DRAWN._drawn) == 2
+    DRAWN.clear()
+
+
+def test_drawn_orders_stay_within_their_memory(monkeypatch):
+    """The oldest draws go first, and a draw larger than half the allowance is not kept at all."""
+    one_seed = sum(getattr(sim.run(small_config()).output.orders, name).nbytes for name in OrderTable.DRAWN_COLUMNS)
+    monkeypatch.setattr(DRAWN, "max_bytes", int(2.5 * one_seed))
+    DRAWN.clear()
+    for seed in (1, 2, 3):
+        sim.run(small_config(seed=seed))
+    assert len(DRAWN._drawn) == 2 and DRAWN._kept_bytes() <= DRAWN.max_bytes
+    monkeypatch.setattr(DRAWN, "max_bytes", one_seed)  # a draw of more than half of it is not kept
+    DRAWN.clear()
+    sim.run(small_config(seed=4))
+    assert not DRAWN._drawn
+    DRAWN.clear()
+
+
+def test_only_drawing_the_orders_draws_from_the_demand_streams():
+    """A run whose orders come from `DRAWN` leaves the demand streams as they were: no other module may use them."""
+    import pathlib
+    import re
+
+    assert set(DEMAND_STREAMS) <= set(STREAMS)
+    package = pathlib.Path(sim.__file__).parent
+    for path in package.rglob("*.py"):
+        if path.name == "demand.py" and path.parent == package:
+            continue
+        used = set(re.findall(r"streams\[\"(\w+)\"\]", path.read_text(encoding="utf-8")))
+        assert not used & set(DEMAND_STREAMS), f"{path.relative_to(package)} draws from {used & set(DEMAND_STREAMS)}"
