@@ -1,6 +1,7 @@
-"""CPU time of building and running the model at the defaults (or with `key=value` overrides), best of N.
+"""CPU time of building and running the model, best of N, for the config `python -m sim` composes from the same
+overrides (Hydra syntax: `cutoff.time=10:30`, `+experiment=double11`, ...).
 
-    python scripts/time_model.py [N] [key=value ...]
+    python scripts/time_model.py [N] [override ...]
 
 Compare two versions by running it in turn from each checkout (`PYTHONPATH=<other checkout> python
 scripts/time_model.py`): the machine's speed drifts, so alternate and compare pair by pair.
@@ -12,23 +13,18 @@ import gc
 import sys
 import time
 
-import yaml
-
+from sim import cli
 from sim.config import load_config
 from sim.model import Model
 
 
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv and argv[0].isdigit() else 5
-    overrides: dict = {"output": {"progress": False}}
-    for item in argv[1 if argv and argv[0].isdigit() else 0 :]:
-        key, _, value = item.partition("=")
-        node = overrides
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)  # 20 -> int, 0.5 -> float, true -> bool, as on the command line
-    cfg = load_config(overrides)
+    overrides = argv[1:] if argv and argv[0].isdigit() else argv
+    cli._register_base()
+    data = cli._model_part(cli._compose(overrides))
+    data["output"]["progress"] = False
+    cfg = load_config(data)
     build_s, run_s = [], []
     for _ in range(n):
         gc.collect()
