@@ -6,11 +6,39 @@ import json
 import resource
 import subprocess
 import sys
+import time
 
 import pytest
 
 # figures measured in this session, for the ratio checks (speed-up, linearity)
 SESSION: dict[str, float] = {}
+
+# the calibration loop's fastest round (`test_bare_simpy_loop`) on the 2-core development machine when the absolute
+# throughput targets were set (docs/performance.md, Benchmarks)
+CALIBRATION_REFERENCE_S = 0.095
+
+
+class Calibration:
+    """The calibration loop run before each round of a benchmark (pytest-benchmark's untimed `setup`): the machine's
+    speed at the very moments the benchmark ran, not a minute before, when a shared host may have been faster."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def __call__(self) -> None:
+        from .test_calibration import bare_simpy_loop
+
+        started = time.perf_counter()
+        bare_simpy_loop()
+        self.times.append(time.perf_counter() - started)
+
+
+def at_reference_speed(benchmark, orders_per_s: float) -> float:
+    """Orders per second scaled to the machine speed the targets were set at, by the calibration loop run beside
+    this benchmark (or earlier in the session; unscaled when it never ran): a host slowed down by its neighbours
+    slows the loop alike."""
+    calibration_s = benchmark.extra_info.get("calibration_s") or SESSION.get("calibration")
+    return orders_per_s * calibration_s / CALIBRATION_REFERENCE_S if calibration_s else orders_per_s
 
 
 def pytest_collection_modifyitems(items):
@@ -18,9 +46,12 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.benchmark)
 
 
-def record(benchmark, name: str, orders: int, events: int) -> None:
-    """Put orders/s, events/s (at the fastest round) and the process's peak memory into extra_info
-    (the per-order memory figure of a run alone is `peak_rss_bytes_per_order`, measured in a fresh process)."""
+def record(benchmark, name: str, orders: int, events: int, calibration: Calibration | None = None) -> None:
+    """Put orders/s, events/s (at the fastest round), the calibration loop's fastest round beside it (if run) and the
+    process's peak memory into extra_info (the per-order memory figure of a run alone is `peak_rss_bytes_per_order`,
+    measured in a fresh process)."""
+    if calibration is not None and calibration.times:
+        benchmark.extra_info["calibration_s"] = min(calibration.times)
     best = benchmark.stats.stats.min
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     benchmark.extra_info.update(

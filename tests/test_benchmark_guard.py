@@ -50,3 +50,17 @@ def test_missing_baseline_is_an_error(tmp_path):
     run = tmp_path / "now.json"
     run.write_text(json.dumps(results(0.1)))
     assert main([str(run), "--baseline", str(tmp_path / "none.json")]) == 2
+
+
+def test_the_calibration_beside_a_benchmark_normalises_it(tmp_path, baseline):
+    """A host that slowed down after the session's calibration ran: the loop run beside the benchmark says so."""
+    slow = results(0.1, **{name: 0.5 * 1.8 for name in GUARDED})
+    for entry in slow["benchmarks"][1:]:
+        entry["extra_info"] = {"calibration_s": 0.1 * 1.8}
+    run = tmp_path / "now.json"
+    run.write_text(json.dumps(slow))
+    assert main([str(run), "--baseline", str(baseline)]) == 0
+    for entry in slow["benchmarks"][1:]:
+        del entry["extra_info"]
+    run.write_text(json.dumps(slow))
+    assert main([str(run), "--baseline", str(baseline)]) == 1
