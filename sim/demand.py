@@ -228,14 +228,16 @@ class DrawnOrders:
 
     def get(self, key: tuple, draw) -> OrderTable:
         """The orders of `key` in a table of their own, drawn by `draw()` (`generate_orders`) when not at hand."""
-        columns = self._drawn.get(key) if self.max_bytes > 0 else None
+        if self.max_bytes <= 0:
+            return draw()
+        columns = self._drawn.get(key)
         if columns is not None:
             self.hits += 1
             self._drawn.move_to_end(key)
             return OrderTable(**{name: col.copy() for name, col in columns.items()})
         table = draw()
         size = sum(getattr(table, name).nbytes for name in OrderTable.DRAWN_COLUMNS)
-        if 0 < size <= self.max_bytes // 2:
+        if size <= self.max_bytes // 2:
             while self._drawn and self._kept_bytes() + size > self.max_bytes:  # the oldest go first
                 self._drawn.popitem(last=False)
             self._drawn[key] = {name: getattr(table, name).copy() for name in OrderTable.DRAWN_COLUMNS}
