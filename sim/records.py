@@ -108,7 +108,7 @@ class OrderTable:
         return len(self.created)
 
     def select(self, keep: np.ndarray) -> OrderTable:
-        """The table of the rows `keep` (a mask or indices), every column copied in order."""
+        """The table of the rows `keep`: copies for a mask or indices, views for a slice."""
         return OrderTable(**{f.name: getattr(self, f.name)[keep] for f in dataclasses.fields(self)})
 
     def keep_only(self, keep: np.ndarray) -> None:
