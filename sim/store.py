@@ -27,7 +27,7 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -186,33 +186,75 @@ class SweepStore:
                 files[int(parent[-2].split("=", 1)[1])] = info.mtime_ns or 0
         return files
 
-    def read_summaries(self, cache: dict[int, tuple[int, pd.DataFrame]]) -> list[int]:
-        """Bring `cache` (run -> (mtime, its summary rows with `run`)) up to date, reading only the files that are new or
-        changed since; returns the runs with a summary, sorted. Progress polls stay cheap as runs pile up."""
+    def read_summaries(self, cache: SummaryCache) -> list[int]:
+        """Bring `cache` up to date, reading only the summary files that are new or changed since; returns the runs
+        with a summary, sorted. Progress polls stay cheap as runs pile up."""
         runs = sorted(self._summary_files().items())
         for run, mtime in runs:
-            if run not in cache or cache[run][0] != mtime:
-                frame = pq.read_table(self.table_path("summary", run), filesystem=self.fs).to_pandas()
-                frame.insert(0, "run", run)
-                cache[run] = (mtime, frame)
+            known = cache.runs.get(run)
+            if known is None or known.mtime_ns != mtime:
+                table = pq.ParquetFile(self.table_path("summary", run), filesystem=self.fs).read()
+                table = table.add_column(0, "run", pa.array([run] * table.num_rows, pa.int64()))
+                cache.put(run, RunSummary(mtime, table, "failed" in table.column("status").to_pylist()))
         return [run for run, _ in runs]
 
-    def summaries(self, cache: dict[int, tuple[int, pd.DataFrame]] | None = None) -> pd.DataFrame:
-        """Every run's summary row, with `run`, sorted by run (`cache`: see `read_summaries`)."""
-        import pandas as pd
+    def summary_table(self, cache: SummaryCache | None = None) -> pa.Table:
+        """Every run's summary rows, with `run`, sorted by run, as the runs wrote them (a column some runs lack is
+        null there; an integer column that is fractional elsewhere becomes double). `cache`: see `read_summaries`."""
+        cache = SummaryCache() if cache is None else cache
+        self.read_summaries(cache)
+        return cache.table()
 
-        cache = {} if cache is None else cache
-        frames = [cache[run][1] for run in self.read_summaries(cache)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": []})
+    def summaries(self, cache: SummaryCache | None = None) -> pd.DataFrame:
+        """`summary_table` as a DataFrame."""
+        return self.summary_table(cache).to_pandas()
 
-    def consolidate(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Write summary.parquet from the runs' own summaries (atomically); return it."""
-        frame = self.summaries() if frame is None else frame
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    def consolidate(self, table: pa.Table | None = None) -> pa.Table:
+        """Write summary.parquet from the runs' own summaries (`summary_table`, or the one given), atomically; return it."""
+        table = self.summary_table() if table is None else table
         meta = dict(table.schema.metadata or {})
         meta.update({b"sim.table": b"summary", b"sim.sweep_id": self.sweep_id.encode(), b"sim.experiment": self.experiment.encode()})
         write_parquet_atomic(table.replace_schema_metadata(meta), f"{self.root}/summary.parquet", self.fs)
-        return frame
+        return table
+
+
+class RunSummary(NamedTuple):
+    """A run's summary file as the launching process last read it."""
+
+    mtime_ns: int
+    table: pa.Table  # its rows (one, or one per replication of a search trial), `run` first
+    failed: bool  # a row of it failed
+
+
+class SummaryCache:
+    """The launching process's copy of the runs' summaries: each file read once, and their combined table extended
+    by the runs read since it was last asked for (combined afresh when a run's file changed)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[int, RunSummary] = {}
+        self._table: pa.Table | None = None  # the runs of `_combined`, one chunk, sorted by run
+        self._combined: set[int] = set()
+
+    def put(self, run: int, summary: RunSummary) -> None:
+        if run in self._combined:  # a run redone while the sweep runs
+            self._table, self._combined = None, set()
+        self.runs[run] = summary
+
+    def table(self) -> pa.Table:
+        """Every run's rows, `run` first, sorted by run."""
+        new = sorted(set(self.runs) - self._combined)
+        if not new and self._table is not None:
+            return self._table
+        parts = ([self._table] if self._table is not None else []) + [self.runs[run].table for run in new]
+        if not parts:
+            return pa.table({"run": pa.array([], pa.int64())})
+        try:  # the usual sweep, every run with the same columns: unifying the schemas would be the slow part
+            table = pa.concat_tables(parts)
+        except pa.ArrowInvalid:
+            table = pa.concat_tables(parts, promote_options="permissive")
+        self._table = table.combine_chunks().sort_by("run")
+        self._combined.update(new)
+        return self._table
 
 
 def list_sweeps(uri: str, experiment: str) -> list[str]:

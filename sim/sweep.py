@@ -28,7 +28,7 @@ from .config import load_config
 from .demand import DRAWN
 from .io import parquet_writer, summary_to_arrow
 from .schema import ConfigError, flatten
-from .store import SweepStore, config_hash, default_results_dir, local_path, os_problem
+from .store import SummaryCache, SweepStore, config_hash, default_results_dir, local_path, os_problem
 
 log = logging.getLogger("sim.sweep")
 
@@ -210,7 +210,7 @@ class Progress(threading.Thread):
         self.seen = -1
         self.already = len(store.run_numbers())  # complete before this launch (a resumed sweep)
         self.bar = None
-        self.cache: dict = {}  # run -> (mtime, its summary row): each run's file is read once
+        self.cache = SummaryCache()  # each run's summary file is read once
         if sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -222,7 +222,7 @@ class Progress(threading.Thread):
         if done == self.seen:
             return
         self.seen = done
-        failed = sum(bool((self.cache[run][1]["status"] == "failed").any()) for run in runs)
+        failed = sum(self.cache.runs[run].failed for run in runs)
         elapsed, new = time.monotonic() - self.started, done - self.already
         left = elapsed / new * (self.total - done) if new > 0 and self.total else float("nan")
         if self.bar is not None:
@@ -234,7 +234,7 @@ class Progress(threading.Thread):
             eta = f", about {left:.0f} s left" if left == left else ""  # none yet: every run so far was done before
             log.info("sweep progress: %d%s runs done, %d failed%s", done, of, failed, eta)
         if done and time.monotonic() - self.consolidated >= self.consolidate_s:
-            self.store.consolidate(self.store.summaries(self.cache))
+            self.store.consolidate(self.store.summary_table(self.cache))
             self.consolidated = time.monotonic()
 
     def run(self) -> None:
@@ -297,11 +297,12 @@ class SweepCallback(Callback):
         progress.finish()
         if "cluster" in _ACTIVE:
             _ACTIVE.pop("cluster").close()
-        frame = store.summaries()
+        table = store.summary_table(progress.cache)  # reads only the runs the last poll did not see
+        frame = table.to_pandas()
         failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
         runs = int(frame["run"].nunique()) if len(frame) else 0
         try:
-            store.consolidate(frame)
+            store.consolidate(table)
             meta = store.read_json("sweep.json") or {}
             meta.update({"finished": True, "runs": runs, "failed": len(failed)})
             store.write_json("sweep.json", meta)

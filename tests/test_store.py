@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from sim.store import SweepStore, config_hash, list_sweeps, local_path, new_sweep_id, sweep_to_resume
+from sim.store import SummaryCache, SweepStore, config_hash, list_sweeps, local_path, new_sweep_id, sweep_to_resume
 
 
 def summary_row(status="ok", digest="abc", **extra) -> pa.Table:
@@ -28,10 +31,47 @@ def test_consolidate_unions_columns(tmp_path):
     store = SweepStore(f"file://{tmp_path}", "exp", new_sweep_id())
     store.write_table("summary", 1, summary_row(**{"cutoff.name": "fixed", "cutoff.time": "11:00"}))
     store.write_table("summary", 0, summary_row(**{"cutoff.name": "none"}))
-    frame = store.consolidate()
-    assert frame["run"].tolist() == [0, 1]
+    assert store.consolidate().column("run").to_pylist() == [0, 1]
     written = pd.read_parquet(tmp_path / "exp" / store.sweep_id / "summary.parquet")
     assert written["cutoff.time"].isna().tolist() == [True, False]
+
+
+def test_consolidated_summary_keeps_the_runs_types(tmp_path):
+    """summary.parquet holds the runs' own columns: NaN stays NaN (not null), strings stay strings, and an integer
+    column that is fractional in another run becomes double."""
+    store = SweepStore(str(tmp_path), "exp", new_sweep_id())
+    store.write_table("summary", 0, summary_row(kpi=float("nan"), level=10))
+    store.write_table("summary", 1, summary_row(kpi=0.5, level=12.5))
+    store.consolidate()
+    written = pq.read_table(tmp_path / "exp" / store.sweep_id / "summary.parquet")
+    assert written.schema.field("kpi").type == pa.float64() and written.column("kpi").null_count == 0
+    assert written.column("level").to_pylist() == [10.0, 12.5]
+    assert written.schema.field("status").type == pa.string()
+    assert written.schema.metadata[b"sim.table"] == b"summary"
+
+
+def test_summary_cache_reads_each_file_once(tmp_path):
+    """Progress polls read only new or rewritten summaries; the combined table follows, sorted by run."""
+    store = SweepStore(str(tmp_path), "exp", new_sweep_id())
+    cache = SummaryCache()
+    store.write_table("summary", 3, summary_row())
+    store.write_table("summary", 1, summary_row(status="failed"))
+    assert store.read_summaries(cache) == [1, 3]
+    first = dict(cache.runs)
+    assert cache.runs[1].failed and not cache.runs[3].failed
+    assert cache.table().column("run").to_pylist() == [1, 3]
+    store.write_table("summary", 2, summary_row())
+    assert store.read_summaries(cache) == [1, 2, 3]
+    assert cache.runs[1] is first[1] and cache.runs[3] is first[3], "files already read are not read again"
+    assert cache.table().column("run").to_pylist() == [1, 2, 3]
+    path = store.table_path("summary", 1)
+    store.write_table("summary", 1, summary_row())  # redone: ok now
+    os.utime(path, ns=(first[1].mtime_ns + 10**9, first[1].mtime_ns + 10**9))
+    store.read_summaries(cache)
+    assert not cache.runs[1].failed
+    table = cache.table()
+    assert table.column("status").to_pylist() == ["ok", "ok", "ok"] and table.num_rows == 3
+    assert store.summary_table().equals(table), "the cache gives what reading every file afresh gives"
 
 
 def test_json_metadata_round_trip(tmp_path):
