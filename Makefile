@@ -64,7 +64,7 @@ bench-baseline: $(STAMP)  ## deliberately record a new baseline from the quick s
 	$(BIN)/python -m pytest benchmarks -m quick -q -p no:cacheprovider --benchmark-json=.benchmarks/quick.json
 	$(BIN)/python -m benchmarks.guard .benchmarks/quick.json --write-baseline
 
-bench-sweep-1000: $(STAMP)  ## one real 1,000-run sweep of the default city (10 cutoffs x 5 courier levels x 20 seeds), timed; not in CI (about 15 min here)
+bench-sweep-1000: $(STAMP)  ## one real 1,000-run sweep of the default city (10 cutoffs x 5 courier levels x 20 seeds), timed; not in CI (12-15 min here)
 	time $(BIN)/python -m sim +experiment=cutoff_capacity results.new_sweep=true \
 		cutoff.time=10:00,10:30,11:00,11:30,12:00,12:30,13:00,13:30,14:00,14:30 \
 		capacity.couriers_per_station=20,25,30,35,40 'seed=range(1,21)' $(ARGS)
