@@ -27,7 +27,7 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -35,9 +35,6 @@ import pyarrow.parquet as pq
 
 from .io import TEMP_NAME, _atomic, write_parquet_atomic, write_together
 from .schema import ConfigError
-
-if TYPE_CHECKING:  # pandas loads in the launching process only, when it reads the summaries
-    import pandas as pd
 
 _ROOT = Path(__file__).resolve().parent.parent
 # the project's checkout when running from one (an editable install), else None (an installed wheel)
@@ -204,10 +201,6 @@ class SweepStore:
         cache = SummaryCache() if cache is None else cache
         self.read_summaries(cache)
         return cache.table()
-
-    def summaries(self, cache: SummaryCache | None = None) -> pd.DataFrame:
-        """`summary_table` as a DataFrame."""
-        return self.summary_table(cache).to_pandas()
 
     def consolidate(self, table: pa.Table | None = None) -> pa.Table:
         """Write summary.parquet from the runs' own summaries (`summary_table`, or the one given), atomically; return it."""
