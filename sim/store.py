@@ -220,13 +220,15 @@ class RunSummary(NamedTuple):
 
 
 class SummaryCache:
-    """The launching process's copy of the runs' summaries: each file read once, and their combined table extended
-    by the runs read since it was last asked for (combined afresh when a run's file changed)."""
+    """The launching process's copy of the runs' summaries: each file read once. While every run has the same
+    columns, their combined table is extended by the runs read since it was last asked for; otherwise it is stacked
+    afresh in run order, so it is what reading every file afresh gives."""
 
     def __init__(self) -> None:
         self.runs: dict[int, RunSummary] = {}
         self._table: pa.Table | None = None  # the runs of `_combined`, one chunk, sorted by run
         self._combined: set[int] = set()
+        self._uniform = False  # every run of `_table` has the same columns
 
     def put(self, run: int, summary: RunSummary) -> None:
         if run in self._combined:  # a run redone while the sweep runs
@@ -238,16 +240,54 @@ class SummaryCache:
         new = sorted(set(self.runs) - self._combined)
         if not new and self._table is not None:
             return self._table
-        parts = ([self._table] if self._table is not None else []) + [self.runs[run].table for run in new]
-        if not parts:
+        if not self.runs:
             return pa.table({"run": pa.array([], pa.int64())})
-        try:  # the usual sweep, every run with the same columns: unifying the schemas would be the slow part
-            table = pa.concat_tables(parts)
-        except pa.ArrowInvalid:
-            table = pa.concat_tables(parts, promote_options="permissive")
+        table = None
+        if self._uniform and self._table is not None:
+            try:  # the usual sweep: the new runs have the same columns too
+                table = pa.concat_tables([self._table] + [self.runs[run].table for run in new])
+            except pa.ArrowInvalid:
+                pass
+        if table is None:
+            table, self._uniform = stack_summaries([self.runs[run].table for run in sorted(self.runs)])
         self._table = table.combine_chunks().sort_by("run")
-        self._combined.update(new)
+        self._combined = set(self.runs)
         return self._table
+
+
+def stack_summaries(tables: list[pa.Table]) -> tuple[pa.Table, bool]:
+    """Summary tables stacked in the order given, and whether they all had the same columns. A column some lack is
+    null there; an integer column that is fractional elsewhere becomes double; a column the runs typed
+    irreconcilably (a bad swept value: `abc` where the others have numbers) becomes text."""
+    try:
+        return pa.concat_tables(tables), True
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return pa.concat_tables(tables, promote_options="permissive"), False
+    except pa.ArrowTypeError:
+        types: dict[str, set] = {}
+        for table in tables:
+            for field in table.schema:
+                types.setdefault(field.name, set()).add(field.type)
+        as_text = {name for name, seen in types.items() if not _unify([pa.schema([(name, t)]) for t in seen])}
+        tables = [_with_text_columns(table, as_text) for table in tables]
+        return pa.concat_tables(tables, promote_options="permissive"), False
+
+
+def _unify(schemas: list[pa.Schema]) -> bool:
+    try:
+        pa.unify_schemas(schemas, promote_options="permissive")
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+
+
+def _with_text_columns(table: pa.Table, names: set[str]) -> pa.Table:
+    for i, field in enumerate(table.schema):
+        if field.name in names and field.type != pa.string():
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    return table
 
 
 def list_sweeps(uri: str, experiment: str) -> list[str]:

@@ -74,6 +74,25 @@ def test_summary_cache_reads_each_file_once(tmp_path):
     assert store.summary_table().equals(table), "the cache gives what reading every file afresh gives"
 
 
+def test_summary_cache_gives_the_columns_in_run_order_whatever_the_order_runs_finish(tmp_path):
+    """A failed run (no KPI columns) read before the runs ahead of it: the combined table is still what reading
+    every file afresh gives, the KPI first as in run 0's file."""
+    store = SweepStore(str(tmp_path), "exp", new_sweep_id())
+    cache = SummaryCache()
+    failed = pa.table({"status": ["failed"], "config_hash": [""], "error": ["bad value"], "level": ["abc"]})
+    store.write_table("summary", 2, failed)
+    store.read_summaries(cache)
+    cache.table()
+    store.write_table("summary", 0, summary_row(kpi=0.9, level=5))
+    store.write_table("summary", 1, summary_row(kpi=0.8, level=6))
+    store.read_summaries(cache)
+    table = cache.table()
+    assert table.equals(store.summary_table())
+    assert table.column_names[:3] == ["run", "status", "config_hash"] and table.column_names.index("kpi") < 6
+    assert table.column("level").to_pylist() == ["5", "6", "abc"], "a column the runs typed differently is text"
+    assert table.column("kpi").to_pylist() == [0.9, 0.8, None]
+
+
 def test_json_metadata_round_trip(tmp_path):
     store = SweepStore(str(tmp_path), "exp", new_sweep_id())
     assert store.read_json("sweep.json") is None

@@ -155,11 +155,14 @@ def test_killed_sweep_leaves_no_truncated_file_and_resumes(tmp_path):
     assert len(summary) == 8 and (summary["status"] == "ok").all()
 
 
-def test_a_failing_run_is_isolated(tmp_path):
+@pytest.mark.parametrize("bad", ["0", "abc"])
+def test_a_failing_run_is_isolated(tmp_path, bad):
+    """A run with a bad swept value fails alone; its row is in the summary, whatever the value's type (text where the
+    runs typed a column differently)."""
     proc = sweep(
         "-m",
         "demand.orders_per_day=2000",
-        "capacity.couriers_per_station=0,5",
+        f"capacity.couriers_per_station={bad},5",
         "output.orders=false",
         f"results.uri={tmp_path}",
         cwd=tmp_path,
@@ -170,6 +173,7 @@ def test_a_failing_run_is_isolated(tmp_path):
     summary = pd.read_parquet(only_sweep(tmp_path, "adhoc") / "summary.parquet")
     assert summary["status"].tolist() == ["failed", "ok"]
     assert "couriers_per_station" in summary.loc[0, "error"]
+    assert [str(v) for v in summary["capacity.couriers_per_station"]] == [bad, "5"]
     job_log = next((only_sweep(tmp_path, "adhoc") / "runs" / "0").glob("*.log")).read_text()
     assert "Traceback" in job_log and "couriers_per_station" in job_log  # in the job's own log, not lost
 
