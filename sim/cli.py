@@ -342,6 +342,11 @@ def main() -> None:
         raise
     if sweep.OUTCOME:
         outcome = sweep.OUTCOME
+        if "runs" not in outcome:  # the end of the sweep failed: Hydra turns a callback's exception into a warning
+            _fail(
+                "the sweep's runs ended, but their summaries could not be consolidated (the warning above says why)",
+                1,
+            )
         failed, runs, total = outcome["failed"], outcome["runs"], outcome["total"]
         print(f"sweep finished: {runs - len(failed)} of {total or runs} runs ok; results in {outcome['root']}")
         missing = (total - runs) if total else 0

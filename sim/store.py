@@ -190,7 +190,11 @@ class SweepStore:
         for run, mtime in runs:
             known = cache.runs.get(run)
             if known is None or known.mtime_ns != mtime:
-                table = pq.ParquetFile(self.table_path("summary", run), filesystem=self.fs).read()
+                path = self.table_path("summary", run)
+                try:
+                    table = pq.ParquetFile(path, filesystem=self.fs).read()
+                except (OSError, pa.ArrowException) as exc:
+                    raise OSError(f"cannot read {path}: {exc}") from exc
                 table = table.add_column(0, "run", pa.array([run] * table.num_rows, pa.int64()))
                 cache.put(run, RunSummary(mtime, table, "failed" in table.column("status").to_pylist()))
         return [run for run, _ in runs]

@@ -178,6 +178,28 @@ def test_a_failing_run_is_isolated(tmp_path, bad):
     assert "Traceback" in job_log and "couriers_per_station" in job_log  # in the job's own log, not lost
 
 
+def test_an_unreadable_summary_fails_the_end_of_the_sweep_with_one_line(tmp_path):
+    """A run's summary that cannot be read (here a stray corrupt file) stops the consolidation: one error line and
+    exit code 1, not a traceback; the runs' own results stay."""
+    bad = tmp_path / "adhoc" / "20260101-000000-000000-abcd" / "summary" / "run=99" / "summary.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not parquet")
+    proc = sweep(
+        "-m",
+        "demand.orders_per_day=2000",
+        "seed=1,2",
+        "output.orders=false",
+        f"results.uri={tmp_path}",
+        "results.sweep_id=20260101-000000-000000-abcd",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "could not be consolidated" in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert (bad.parents[1] / "run=1" / "summary.parquet").exists()
+
+
 def test_a_bad_value_every_run_shares_stops_the_sweep_before_it_starts(tmp_path):
     proc = sweep("-m", "seed=1,2", "capacity.pickers=-1", f"results.uri={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 2
