@@ -200,8 +200,8 @@ class SweepStore:
         return [run for run, _ in runs]
 
     def summary_table(self, cache: SummaryCache | None = None) -> pa.Table:
-        """Every run's summary rows, with `run`, sorted by run, as the runs wrote them (a column some runs lack is
-        null there; an integer column that is fractional elsewhere becomes double). `cache`: see `read_summaries`."""
+        """Every run's summary rows, with `run`, sorted by run, stacked as `stack_summaries` does. `cache`: see
+        `read_summaries`."""
         cache = SummaryCache() if cache is None else cache
         self.read_summaries(cache)
         return cache.table()
@@ -221,6 +221,12 @@ class RunSummary(NamedTuple):
     mtime_ns: int
     table: pa.Table  # its rows (one, or one per replication of a search trial), `run` first
     failed: bool  # a row of it failed
+
+    @property
+    def first_error(self) -> str:
+        """The error of its first failed row."""
+        rows = self.table.select(["status", "error"]).to_pylist()
+        return next(row["error"] for row in rows if row["status"] == "failed")
 
 
 class SummaryCache:

@@ -298,9 +298,8 @@ class SweepCallback(Callback):
         if "cluster" in _ACTIVE:
             _ACTIVE.pop("cluster").close()
         table = store.summary_table(progress.cache)  # reads only the runs the last poll did not see
-        frame = table.to_pandas()
-        failed = frame[frame["status"] == "failed"].drop_duplicates("run") if len(frame) else frame
-        runs = int(frame["run"].nunique()) if len(frame) else 0
+        summaries = progress.cache.runs
+        runs, failed = len(summaries), sorted(run for run, summary in summaries.items() if summary.failed)
         try:
             store.consolidate(table)
             meta = store.read_json("sweep.json") or {}
@@ -313,7 +312,7 @@ class SweepCallback(Callback):
                 "total": total,
                 "root": store.root,
                 "runs": runs,
-                "failed": failed["run"].tolist(),
-                "first_error": failed["error"].iloc[0] if len(failed) else "",
+                "failed": failed,
+                "first_error": summaries[failed[0]].first_error if failed else "",
             }
         )
